@@ -1,0 +1,87 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// One set of settings for every Swift target (Hummingbird's convention).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "nats-alerter",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "nats-alerter", targets: ["nats-alerter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: C libraries (system packages; the only places C headers enter the build)
+        .systemLibrary(
+            name: "CNats",
+            pkgConfig: "libnats",
+            providers: [.apt(["libnats-dev"])]
+        ),
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        // protoc-c output for proto/, committed; regenerate with scripts/generate-proto.sh.
+        .target(
+            name: "CAlertProto",
+            dependencies: ["CProtobufC"],
+            cSettings: [.unsafeFlags(["-Wno-everything"])]
+        ),
+
+        // MARK: Swift modules (see DESIGN.md §2 for who may import whom)
+        .target(
+            name: "AlertCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AlertIngest",
+            dependencies: [
+                "AlertCore", "CNats", "CAlertProto", "CProtobufC",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AlertService",
+            dependencies: [
+                "AlertCore", "AlertIngest",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "nats-alerter",
+            dependencies: [
+                "AlertService", "AlertCore", "AlertIngest",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests — one target per module; integration tests need real servers.
+        .testTarget(name: "AlertCoreTests", dependencies: ["AlertCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "AlertIngestTests", dependencies: ["AlertIngest", "AlertCore", "CAlertProto", "CProtobufC"], swiftSettings: swiftSettings),
+        .testTarget(name: "AlertServiceTests", dependencies: ["AlertService", "AlertCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["AlertIngest", "AlertCore", "AlertService", "CNats"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

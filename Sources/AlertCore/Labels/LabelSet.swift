@@ -1,0 +1,85 @@
+/// A set of label name/value pairs: the identity of an alert.
+///
+/// Stored sorted by name (byte order, as Go sorts strings), so equality,
+/// hashing and the fingerprint do not depend on the order labels arrived in.
+public struct LabelSet: Sendable, Hashable, Sequence, CustomStringConvertible {
+    public struct Label: Sendable, Hashable {
+        public var name: String
+        public var value: String
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    /// Sorted by name; names are unique.
+    public private(set) var labels: [Label]
+
+    public init() {
+        self.labels = []
+    }
+
+    /// Builds a label set; when a name repeats, the last value wins.
+    public init(_ pairs: [(String, String)]) {
+        var labels = pairs.map { Label(name: $0.0, value: $0.1) }
+        labels.sort { Self.precedes($0.name, $1.name) }
+        var unique: [Label] = []
+        unique.reserveCapacity(labels.count)
+        for label in labels {
+            if let last = unique.last, last.name == label.name {
+                unique[unique.count - 1] = label
+            } else {
+                unique.append(label)
+            }
+        }
+        self.labels = unique
+    }
+
+    public init(_ dictionary: [String: String]) {
+        self.labels = dictionary.map { Label(name: $0.key, value: $0.value) }
+            .sorted { Self.precedes($0.name, $1.name) }
+    }
+
+    public var count: Int { labels.count }
+    public var isEmpty: Bool { labels.isEmpty }
+
+    public subscript(name: String) -> String? {
+        get { labels.first(where: { $0.name == name })?.value }
+        set {
+            if let index = labels.firstIndex(where: { $0.name == name }) {
+                if let newValue {
+                    labels[index].value = newValue
+                } else {
+                    labels.remove(at: index)
+                }
+            } else if let newValue {
+                let index = labels.firstIndex(where: { Self.precedes(name, $0.name) }) ?? labels.endIndex
+                labels.insert(Label(name: name, value: newValue), at: index)
+            }
+        }
+    }
+
+    public var dictionary: [String: String] {
+        Dictionary(uniqueKeysWithValues: labels.map { ($0.name, $0.value) })
+    }
+
+    public func makeIterator() -> IndexingIterator<[Label]> {
+        labels.makeIterator()
+    }
+
+    /// The fingerprint Alertmanager computes for the same label set.
+    public var fingerprint: Fingerprint { Fingerprint(labels: self) }
+
+    /// `{name="value", …}` in Prometheus' notation.
+    public var description: String {
+        "{" + labels.map { "\($0.name)=\"\($0.value)\"" }.joined(separator: ", ") + "}"
+    }
+
+    /// Byte-wise order of the UTF-8 encodings: the order Go's sort.Strings
+    /// gives, which the fingerprint depends on.
+    @inlinable
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+}

@@ -1,0 +1,110 @@
+public import AlertCore
+public import Logging
+import Foundation
+
+/// The ingest handler of an event subscription: size check, decode (protobuf
+/// or JSON by `Content-Type`), validation, and the alert store update — all
+/// synchronously on the NATS delivery thread (DESIGN.md §3).
+///
+/// Duplicates end here, counted. New alerts, resolves and refusals go to the
+/// `AlertTransitionBuffer` for the service to act on. A bad message is
+/// counted under its reason, logged without flooding, and dropped; nothing
+/// a publisher sends stops the subscription.
+public final class EventIngestor: NATSMessageHandler {
+    public let store: AlertStore
+    public let transitions: AlertTransitionBuffer
+    public let counters: IngestCounters
+    private let limits: EventLimits
+    private let clock: any WallClock
+    private let rejectionLog: RejectionLog
+
+    public init(
+        store: AlertStore,
+        transitions: AlertTransitionBuffer,
+        counters: IngestCounters = IngestCounters(),
+        limits: EventLimits = .default,
+        clock: any WallClock = SystemWallClock(),
+        logger: Logger
+    ) {
+        self.store = store
+        self.transitions = transitions
+        self.counters = counters
+        self.limits = limits
+        self.clock = clock
+        self.rejectionLog = RejectionLog(logger: logger)
+    }
+
+    public func handle(_ message: borrowing NATSMessage) {
+        counters.received.add(1, ordering: .relaxed)
+        let subject = message.subject
+        do throws(EventRejection) {
+            let event = try decode(message, subject: subject)
+            try event.validate(limits)
+            counters.decoded.add(1, ordering: .relaxed)
+            apply(event)
+        } catch {
+            counters.reject(error.reason)
+            rejectionLog.record(error, subject: subject)
+        }
+    }
+
+    /// Decodes one payload by its content type.
+    func decode(_ message: borrowing NATSMessage, subject: String) throws(EventRejection) -> AlertEvent {
+        let payload = message.payload
+        if payload.count > limits.maxPayloadBytes {
+            throw EventRejection(.payloadTooLarge, "payload is \(payload.count) bytes, the limit is \(limits.maxPayloadBytes)")
+        }
+        switch try PayloadFormat(contentType: message.header("Content-Type")) {
+        case .protobuf:
+            return try ProtobufEventDecoder.decode(payload, subject: subject)
+        case .json:
+            return try JSONEventDecoder.decode(payload, subject: subject)
+        }
+    }
+
+    /// Applies a decoded, valid event to the store.
+    public func apply(_ event: AlertEvent) {
+        let transition = store.apply(event, receivedAt: clock.now())
+        switch transition {
+        case .duplicate:
+            counters.duplicates.add(1, ordering: .relaxed)
+        case .fired:
+            counters.fired.add(1, ordering: .relaxed)
+            transitions.append(transition)
+        case .resolved:
+            counters.resolved.add(1, ordering: .relaxed)
+            transitions.append(transition)
+        case .resolveOfUnknown:
+            counters.resolvesOfUnknown.add(1, ordering: .relaxed)
+        case .refusedAtCapacity:
+            counters.refusedAtCapacity.add(1, ordering: .relaxed)
+            transitions.append(transition)
+        }
+    }
+}
+
+/// The encodings an event payload may use, chosen by the `Content-Type` header.
+enum PayloadFormat {
+    case protobuf
+    case json
+
+    /// No header means protobuf (the default); parameters such as
+    /// `; charset=utf-8` are ignored.
+    init(contentType: String?) throws(EventRejection) {
+        guard let contentType else {
+            self = .protobuf
+            return
+        }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        } ?? ""
+        switch mediaType {
+        case "application/json":
+            self = .json
+        case "", "application/protobuf", "application/x-protobuf", "application/octet-stream", "application/vnd.google.protobuf":
+            self = .protobuf
+        default:
+            throw EventRejection(.unsupportedContentType, "Content-Type \"\(String(contentType.prefix(100)))\" is neither application/json nor application/protobuf")
+        }
+    }
+}

@@ -1,0 +1,58 @@
+public import AlertCore
+public import Synchronization
+
+/// What ingest has seen since start. Updated on the NATS delivery threads
+/// with relaxed atomics (no lock on the hot path); read by the service for
+/// logs and metrics. Rejections (rare, and slow anyway) sit behind a mutex.
+public final class IngestCounters: Sendable {
+    /// Messages handed to the ingest handler.
+    public let received = Atomic<Int>(0)
+    /// Messages decoded and validated into an event.
+    public let decoded = Atomic<Int>(0)
+    /// Events for an alert already firing (deduplicated, not forwarded).
+    public let duplicates = Atomic<Int>(0)
+    /// Events that started a new alert.
+    public let fired = Atomic<Int>(0)
+    /// Events that resolved a firing alert.
+    public let resolved = Atomic<Int>(0)
+    /// RESOLVED events for an alert that was not firing.
+    public let resolvesOfUnknown = Atomic<Int>(0)
+    /// New alerts refused because the active-alert cap was reached.
+    public let refusedAtCapacity = Atomic<Int>(0)
+    private let rejections = Mutex<[RejectReason: Int]>([:])
+
+    public init() {}
+
+    func reject(_ reason: RejectReason) {
+        rejections.withLock { $0[reason, default: 0] += 1 }
+    }
+
+    public func rejected(_ reason: RejectReason) -> Int {
+        rejections.withLock { $0[reason, default: 0] }
+    }
+
+    public var rejectedByReason: [RejectReason: Int] {
+        rejections.withLock { $0 }
+    }
+
+    public var rejectedTotal: Int {
+        rejections.withLock { $0.values.reduce(0, +) }
+    }
+
+    /// A flat copy for logging.
+    public var snapshot: [String: Int] {
+        var result: [String: Int] = [
+            "received": received.load(ordering: .relaxed),
+            "decoded": decoded.load(ordering: .relaxed),
+            "duplicates": duplicates.load(ordering: .relaxed),
+            "fired": fired.load(ordering: .relaxed),
+            "resolved": resolved.load(ordering: .relaxed),
+            "resolves_of_unknown": resolvesOfUnknown.load(ordering: .relaxed),
+            "refused_at_capacity": refusedAtCapacity.load(ordering: .relaxed),
+        ]
+        for (reason, count) in rejectedByReason {
+            result["rejected_\(reason.rawValue)"] = count
+        }
+        return result
+    }
+}

@@ -1,0 +1,75 @@
+public import AlertCore
+public import AlertIngest
+public import Logging
+
+/// The whole configuration file, validated. Top-level keys follow
+/// Alertmanager's format (`global`, `route`, `receivers`, `inhibit_rules`,
+/// `time_intervals`, `templates`) plus nats-alerter's own (`nats`, `state`,
+/// `server`, `rules`, `log`). See README "Configuration".
+public struct AlerterConfig: Sendable {
+    public var nats: NATSSection
+    public var state: StateSection
+    public var log: LogSection
+    /// Alertmanager-format sections present in the file that this version
+    /// reads but does not act on yet (they are kept so an existing
+    /// Alertmanager config loads; check-config names them).
+    public var acceptedButUnused: [String]
+
+    public init(nats: NATSSection = NATSSection(), state: StateSection = StateSection(), log: LogSection = LogSection(), acceptedButUnused: [String] = []) {
+        self.nats = nats
+        self.state = state
+        self.log = log
+        self.acceptedButUnused = acceptedButUnused
+    }
+
+    /// `nats:` — how to reach NATS and what to subscribe to.
+    public struct NATSSection: Sendable {
+        public var connection: NATSConnectionConfiguration
+        /// Subjects carrying `AlertEvent`s; NATS wildcards allowed.
+        public var subjects: [String]
+        /// When set, replicas in the same group share the subjects' messages.
+        public var queueGroup: String?
+        public var limits: EventLimits
+
+        public init(connection: NATSConnectionConfiguration = NATSConnectionConfiguration(), subjects: [String] = [], queueGroup: String? = nil, limits: EventLimits = .default) {
+            self.connection = connection
+            self.subjects = subjects
+            self.queueGroup = queueGroup
+            self.limits = limits
+        }
+    }
+
+    /// `state:` — where alert state lives.
+    public struct StateSection: Sendable {
+        public enum Backend: String, Sendable {
+            /// In process memory: lost on restart; core NATS, at-most-once.
+            case memory
+        }
+
+        public var backend: Backend
+        public var maxActiveAlerts: Int
+
+        public init(backend: Backend = .memory, maxActiveAlerts: Int = 1_000_000) {
+            self.backend = backend
+            self.maxActiveAlerts = maxActiveAlerts
+        }
+    }
+
+    /// `log:` — log level and line format.
+    public struct LogSection: Sendable {
+        public enum Format: String, Sendable, CaseIterable {
+            /// One JSON object per line (for log shippers).
+            case json
+            /// `time level message key=value…` for people at a terminal.
+            case text
+        }
+
+        public var level: Logger.Level
+        public var format: Format
+
+        public init(level: Logger.Level = .info, format: Format = .json) {
+            self.level = level
+            self.format = format
+        }
+    }
+}

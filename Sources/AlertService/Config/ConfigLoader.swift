@@ -1,0 +1,303 @@
+import AlertCore
+import AlertIngest
+import Foundation
+import Logging
+import Yams
+
+/// Reads and validates a config file. Every problem is reported with its
+/// YAML path; nothing half-valid is ever returned.
+public enum ConfigLoader {
+    static let topLevelKeys: Set<String> = [
+        "nats", "state", "server", "rules", "log",
+        "global", "route", "receivers", "inhibit_rules", "time_intervals", "mute_time_intervals", "templates",
+    ]
+    static let natsKeys: Set<String> = [
+        "servers", "name", "user", "password", "password_file", "token", "token_file",
+        "credentials_file", "nkey", "nkey_seed_file", "tls", "connect_timeout", "reconnect",
+        "subjects", "queue_group", "pending_limits", "limits",
+    ]
+
+    public static func load(path: String) throws(ConfigError) -> AlerterConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, issues: [ConfigIssue(path: "", message: "cannot read the file: \(error.localizedDescription)")])
+        }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try parse(yaml: text, file: path, baseDirectory: base)
+    }
+
+    /// Parses config text. Relative `*_file` paths resolve against `baseDirectory`.
+    public static func parse(yaml: String, file: String = "<config>", baseDirectory: String = ".") throws(ConfigError) -> AlerterConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigError(file: file, issues: [ConfigIssue(path: "", message: "not valid YAML: \(error)")])
+        }
+        var reader = YAMLReader()
+        var config = AlerterConfig()
+        var sawNATS = false
+        for (key, node) in reader.mapping(root, "", allowed: topLevelKeys) {
+            switch key {
+            case "nats":
+                sawNATS = true
+                config.nats = readNATS(node, &reader, baseDirectory: baseDirectory)
+            case "state":
+                config.state = readState(node, &reader)
+            case "log":
+                config.log = readLog(node, &reader)
+            default:
+                config.acceptedButUnused.append(key)
+            }
+        }
+        if !sawNATS {
+            reader.fail("nats", "missing: the service needs nats.subjects to subscribe to")
+        }
+        guard reader.issues.isEmpty else { throw ConfigError(file: file, issues: reader.issues) }
+        return config
+    }
+
+    // MARK: nats
+
+    static func readNATS(_ node: Node, _ r: inout YAMLReader, baseDirectory: String) -> AlerterConfig.NATSSection {
+        var section = AlerterConfig.NATSSection()
+        var connection = NATSConnectionConfiguration()
+        var fields: [String: (Node, String)] = [:]
+        for (key, value) in r.mapping(node, "nats", allowed: natsKeys) {
+            fields[key] = (value, "nats.\(key)")
+        }
+        if let (value, path) = fields["servers"] {
+            let servers = r.strings(value, path)
+            for (index, server) in servers.enumerated() {
+                if let problem = validateServerURL(server) { r.fail("\(path)[\(index)]", problem, value) }
+            }
+            if servers.isEmpty { r.fail(path, "at least one server URL is needed") }
+            connection.servers = servers
+        }
+        if let (value, path) = fields["name"], let name = r.string(value, path) { connection.name = name }
+
+        // Authentication: at most one method.
+        func secret(_ key: String) -> String? {
+            let inline = fields[key].flatMap { r.string($0.0, $0.1) }
+            let fromFile = fields["\(key)_file"].flatMap { value, path in
+                r.string(value, path).flatMap { readSecretFile($0, path: path, base: baseDirectory, &r) }
+            }
+            if inline != nil, fields["\(key)_file"] != nil {
+                r.fail("nats.\(key)", "set either \(key) or \(key)_file, not both")
+            }
+            return inline ?? fromFile
+        }
+        let user = fields["user"].flatMap { r.string($0.0, $0.1) }
+        let password = secret("password")
+        let token = secret("token")
+        let credentials = fields["credentials_file"].flatMap { value, path in
+            r.string(value, path).map { resolve($0, base: baseDirectory) }
+        }
+        let nkey = fields["nkey"].flatMap { r.string($0.0, $0.1) }
+        let nkeySeed = fields["nkey_seed_file"].flatMap { value, path in
+            r.string(value, path).map { resolve($0, base: baseDirectory) }
+        }
+        var methods: [String] = []
+        if user != nil || password != nil { methods.append("user/password") }
+        if token != nil { methods.append("token") }
+        if credentials != nil { methods.append("credentials_file") }
+        if nkey != nil || nkeySeed != nil { methods.append("nkey") }
+        if methods.count > 1 {
+            r.fail("nats", "choose one authentication method, found \(methods.joined(separator: " and "))")
+        }
+        if let user, let password {
+            connection.authentication = .userPassword(user: user, password: password)
+        } else if user != nil || password != nil {
+            r.fail(user == nil ? "nats.user" : "nats.password", "user and password go together")
+        } else if let token {
+            connection.authentication = .token(token)
+        } else if let credentials {
+            if !FileManager.default.isReadableFile(atPath: credentials) {
+                r.fail("nats.credentials_file", "cannot read \(credentials)")
+            }
+            connection.authentication = .credentialsFile(credentials)
+        } else if let nkey, let nkeySeed {
+            if !FileManager.default.isReadableFile(atPath: nkeySeed) {
+                r.fail("nats.nkey_seed_file", "cannot read \(nkeySeed)")
+            }
+            connection.authentication = .nkey(publicKey: nkey, seedFile: nkeySeed)
+        } else if nkey != nil || nkeySeed != nil {
+            r.fail(nkey == nil ? "nats.nkey" : "nats.nkey_seed_file", "nkey (the public key) and nkey_seed_file go together")
+        }
+
+        if let (value, path) = fields["tls"] {
+            connection.tls = readTLS(value, path, &r, baseDirectory: baseDirectory)
+        }
+        if let (value, path) = fields["connect_timeout"], let timeout = r.duration(value, path, allowZero: false) {
+            connection.connectTimeout = timeout
+        }
+        if let (value, path) = fields["reconnect"] {
+            for (key, item) in r.mapping(value, path, allowed: ["max_attempts", "wait"]) {
+                switch key {
+                case "max_attempts":
+                    if let attempts = r.int(item, "\(path).max_attempts", min: -1) { connection.maxReconnectAttempts = attempts }
+                default:
+                    if let wait = r.duration(item, "\(path).wait", allowZero: false) { connection.reconnectWait = wait }
+                }
+            }
+        }
+        if let (value, path) = fields["pending_limits"] {
+            for (key, item) in r.mapping(value, path, allowed: ["messages", "bytes"]) {
+                guard let limit = r.int(item, "\(path).\(key)", min: 1) else { continue }
+                if key == "messages" { connection.pendingMessagesLimit = limit } else { connection.pendingBytesLimit = limit }
+            }
+        }
+        if let (value, path) = fields["subjects"] {
+            let subjects = r.strings(value, path)
+            for (index, subject) in subjects.enumerated() {
+                if let problem = validateSubject(subject, wildcards: true) { r.fail("\(path)[\(index)]", problem, value) }
+            }
+            section.subjects = subjects
+        }
+        if section.subjects.isEmpty {
+            r.fail("nats.subjects", "at least one subject to subscribe to is needed (e.g. \"system.error.>\")")
+        }
+        if let (value, path) = fields["queue_group"], let group = r.string(value, path) {
+            if group.isEmpty || group.contains(where: { $0.isWhitespace }) {
+                r.fail(path, "a queue group name must be non-empty and have no spaces")
+            } else {
+                section.queueGroup = group
+            }
+        }
+        if let (value, path) = fields["limits"] {
+            section.limits = readLimits(value, path, &r)
+        }
+        section.connection = connection
+        return section
+    }
+
+    static func readTLS(_ node: Node, _ path: String, _ r: inout YAMLReader, baseDirectory: String) -> NATSConnectionConfiguration.TLS {
+        var tls = NATSConnectionConfiguration.TLS()
+        for (key, value) in r.mapping(node, path, allowed: ["ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"]) {
+            let itemPath = "\(path).\(key)"
+            switch key {
+            case "insecure_skip_verify":
+                tls.insecureSkipVerify = r.bool(value, itemPath) ?? false
+            case "server_name":
+                tls.serverName = r.string(value, itemPath)
+            default:
+                guard let file = r.string(value, itemPath).map({ resolve($0, base: baseDirectory) }) else { continue }
+                if !FileManager.default.isReadableFile(atPath: file) { r.fail(itemPath, "cannot read \(file)", value) }
+                switch key {
+                case "ca_file": tls.caFile = file
+                case "cert_file": tls.certFile = file
+                default: tls.keyFile = file
+                }
+            }
+        }
+        if (tls.certFile == nil) != (tls.keyFile == nil) {
+            r.fail(path, "cert_file and key_file go together")
+        }
+        return tls
+    }
+
+    static func readLimits(_ node: Node, _ path: String, _ r: inout YAMLReader) -> EventLimits {
+        var limits = EventLimits()
+        let keys: [String: WritableKeyPath<EventLimits, Int>] = [
+            "max_payload_bytes": \.maxPayloadBytes,
+            "max_labels": \.maxLabels,
+            "max_label_name_bytes": \.maxLabelNameBytes,
+            "max_label_value_bytes": \.maxLabelValueBytes,
+            "max_annotations": \.maxAnnotations,
+            "max_annotation_value_bytes": \.maxAnnotationValueBytes,
+        ]
+        for (key, value) in r.mapping(node, path, allowed: Set(keys.keys)) {
+            if let number = r.int(value, "\(path).\(key)", min: 1), let keyPath = keys[key] {
+                limits[keyPath: keyPath] = number
+            }
+        }
+        return limits
+    }
+
+    // MARK: state, log
+
+    static func readState(_ node: Node, _ r: inout YAMLReader) -> AlerterConfig.StateSection {
+        var state = AlerterConfig.StateSection()
+        for (key, value) in r.mapping(node, "state", allowed: ["backend", "max_active_alerts"]) {
+            switch key {
+            case "backend":
+                guard let text = r.string(value, "state.backend") else { continue }
+                if let backend = AlerterConfig.StateSection.Backend(rawValue: text) {
+                    state.backend = backend
+                } else if text == "jetstream" {
+                    r.fail("state.backend", "\"jetstream\" is not available in this version yet; use \"memory\"", value)
+                } else {
+                    r.fail("state.backend", "unknown backend \"\(text)\" (allowed: memory)", value)
+                }
+            default:
+                if let cap = r.int(value, "state.max_active_alerts", min: 1) { state.maxActiveAlerts = cap }
+            }
+        }
+        return state
+    }
+
+    static func readLog(_ node: Node, _ r: inout YAMLReader) -> AlerterConfig.LogSection {
+        var log = AlerterConfig.LogSection()
+        for (key, value) in r.mapping(node, "log", allowed: ["level", "format"]) {
+            guard let text = r.string(value, "log.\(key)") else { continue }
+            if key == "level" {
+                if let level = Logger.Level(rawValue: text.lowercased()) { log.level = level } else {
+                    r.fail("log.level", "unknown level \"\(text)\" (allowed: \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")))", value)
+                }
+            } else {
+                if let format = AlerterConfig.LogSection.Format(rawValue: text) { log.format = format } else {
+                    r.fail("log.format", "unknown format \"\(text)\" (allowed: json, text)", value)
+                }
+            }
+        }
+        return log
+    }
+
+    // MARK: helpers
+
+    /// nil when `url` is a usable NATS server URL; otherwise what is wrong.
+    public static func validateServerURL(_ url: String) -> String? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+              ["nats", "tls"].contains(scheme) else {
+            return "\"\(url)\" is not a nats:// or tls:// URL"
+        }
+        guard let host = components.host, !host.isEmpty else { return "\"\(url)\" has no host" }
+        if let port = components.port, !(1...65535).contains(port) { return "\"\(url)\" has an invalid port" }
+        if !components.path.isEmpty && components.path != "/" { return "\"\(url)\" must not have a path" }
+        return nil
+    }
+
+    /// nil when `subject` is a valid NATS subject (with wildcards if allowed).
+    public static func validateSubject(_ subject: String, wildcards: Bool) -> String? {
+        if subject.isEmpty { return "a subject cannot be empty" }
+        if subject.contains(where: { $0.isWhitespace }) { return "\"\(subject)\" contains white space" }
+        let tokens = subject.split(separator: ".", omittingEmptySubsequences: false)
+        for (index, token) in tokens.enumerated() {
+            if token.isEmpty { return "\"\(subject)\" has an empty token (two dots, or a leading/trailing dot)" }
+            if token == ">" {
+                if !wildcards { return "\"\(subject)\": wildcards are not allowed here" }
+                if index != tokens.count - 1 { return "\"\(subject)\": \">\" must be the last token" }
+            } else if token == "*" {
+                if !wildcards { return "\"\(subject)\": wildcards are not allowed here" }
+            } else if token.contains("*") || token.contains(">") {
+                return "\"\(subject)\": wildcards must be a whole token (\"a.*.c\", \"a.>\")"
+            }
+        }
+        return nil
+    }
+
+    static func resolve(_ file: String, base: String) -> String {
+        file.hasPrefix("/") ? file : URL(fileURLWithPath: base).appendingPathComponent(file).path
+    }
+
+    static func readSecretFile(_ file: String, path: String, base: String, _ r: inout YAMLReader) -> String? {
+        let resolved = resolve(file, base: base)
+        guard let contents = try? String(contentsOfFile: resolved, encoding: .utf8) else {
+            r.fail(path, "cannot read \(resolved)")
+            return nil
+        }
+        return contents.trimmingCharacters(in: .newlines)
+    }
+}

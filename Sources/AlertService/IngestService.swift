@@ -1,0 +1,80 @@
+public import AlertCore
+public import AlertIngest
+public import Logging
+public import ServiceLifecycle
+
+/// The running service of this version: connects to NATS, subscribes to the
+/// configured subjects, and turns events into alert transitions.
+///
+/// Ingest happens on libnats' delivery threads (`EventIngestor`); this
+/// service's task only drains the transition buffer in batches and writes the
+/// alert lines. On graceful shutdown (SIGTERM/SIGINT) it drains the NATS
+/// subscriptions — messages already received are fully processed — emits what
+/// is left, and logs the final counters.
+public final class IngestService: Service {
+    public let config: AlerterConfig
+    public let store: AlertStore
+    public let transitions: AlertTransitionBuffer
+    public let counters: IngestCounters
+    private let logger: Logger
+    private let output: AlertOutput
+
+    public init(config: AlerterConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+        self.store = AlertStore(limits: .init(maxActiveAlerts: config.state.maxActiveAlerts))
+        self.transitions = AlertTransitionBuffer()
+        self.counters = IngestCounters()
+        self.output = AlertOutput(logger: logger)
+    }
+
+    public func run() async throws {
+        let natsConfig = config.nats
+        let logger = self.logger
+        logger.warning("state backend is memory and ingest uses core NATS: delivery is at-most-once and alert state is lost on restart")
+        let connection = try await runBlocking("nats-alerter.connect") { () throws(NATSError) -> NATSConnection in
+            try NATSConnection(configuration: natsConfig.connection, logger: logger)
+        }
+        let ingestor = EventIngestor(
+            store: store, transitions: transitions, counters: counters,
+            limits: natsConfig.limits, logger: logger
+        )
+        var subscriptions: [NATSSubscription] = []
+        for subject in natsConfig.subjects {
+            subscriptions.append(try NATSSubscription(
+                connection: connection, subject: subject, queueGroup: natsConfig.queueGroup, handler: ingestor
+            ))
+        }
+        var subscribed: Logger.Metadata = ["subjects": .array(natsConfig.subjects.map { .string($0) })]
+        if let group = natsConfig.queueGroup { subscribed["queue_group"] = .string(group) }
+        logger.info("subscribed; waiting for events", metadata: subscribed)
+
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let batch = await self.transitions.nextBatch()
+                batch.forEach(self.output.emit)
+            }
+        }
+
+        logger.info("shutting down: draining NATS subscriptions")
+        let toDrain = subscriptions
+        let drainErrors = await runBlocking("nats-alerter.drain") { () -> [String] in
+            var errors: [String] = []
+            for subscription in toDrain {
+                do { try subscription.drain(timeout: .seconds(10)) } catch { errors.append("\(error)") }
+            }
+            do { try connection.drain(timeout: .seconds(5)) } catch { errors.append("\(error)") }
+            return errors
+        }
+        for error in drainErrors { logger.error("drain failed", metadata: ["error": .string(error)]) }
+        transitions.drainNow().forEach(output.emit)
+        logger.notice("stopped", metadata: [
+            "event": "ingest_summary",
+            "counters": .dictionary(counters.snapshot.mapValues { .stringConvertible($0) }),
+            "active_alerts": .stringConvertible(store.activeCount),
+            "nats_reconnects": .stringConvertible(connection.counters.reconnects),
+            "slow_consumer_drops": .stringConvertible(subscriptions.reduce(Int64(0)) { $0 + $1.droppedCount }),
+        ])
+        withExtendedLifetime(subscriptions) {}
+    }
+}

@@ -1,0 +1,5 @@
+// libprotobuf-c, Debian package libprotobuf-c-dev.
+#ifndef CPROTOBUFC_SHIM_H
+#define CPROTOBUFC_SHIM_H
+#include <protobuf-c/protobuf-c.h>
+#endif

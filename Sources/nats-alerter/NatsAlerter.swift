@@ -1,0 +1,233 @@
+import AlertCore
+import AlertIngest
+import AlertService
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+
+@main
+struct NatsAlerter: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nats-alerter",
+        abstract: "Turns critical events published on NATS into deduplicated, well-behaved alerts.",
+        subcommands: [Run.self, CheckConfig.self, Send.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Path of the YAML configuration file.")
+    var config: String = "config/alerter.yaml"
+}
+
+extension NatsAlerter {
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the service in the foreground (SIGTERM/SIGINT stop it gracefully).")
+
+        @OptionGroup var options: ConfigOption
+
+        @Option(help: "Log level (trace, debug, info, notice, warning, error, critical); overrides log.level.")
+        var logLevel: String?
+
+        @Option(help: "Log line format (json, text); overrides log.format.")
+        var logFormat: String?
+
+        func run() async throws {
+            let config: AlerterConfig
+            do {
+                config = try ConfigLoader.load(path: options.config)
+            } catch {
+                FileHandle.standardError.write(Data("nats-alerter: invalid configuration\n\(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            var level = config.log.level
+            if let logLevel {
+                guard let parsed = Logger.Level(rawValue: logLevel.lowercased()) else {
+                    throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
+                }
+                level = parsed
+            }
+            var format = config.log.format
+            if let logFormat {
+                guard let parsed = AlerterConfig.LogSection.Format(rawValue: logFormat) else {
+                    throw ValidationError("--log-format: unknown format \"\(logFormat)\" (json, text)")
+                }
+                format = parsed
+            }
+            LoggingBootstrap.bootstrap(format: format, level: level)
+            let logger = Logger(label: "nats-alerter")
+            logger.info("starting", metadata: ["config": .string(options.config), "pid": .stringConvertible(Int(getpid()))])
+            if !config.acceptedButUnused.isEmpty {
+                logger.notice("configuration sections read but not used by this version", metadata: [
+                    "sections": .array(config.acceptedButUnused.map { .string($0) }),
+                ])
+            }
+            let service = IngestService(config: config, logger: logger)
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: service)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+            try await group.run()
+        }
+    }
+
+    struct CheckConfig: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check-config",
+            abstract: "Validate a configuration file; list every error by YAML path and exit non-zero if any."
+        )
+
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws {
+            let config: AlerterConfig
+            do {
+                config = try ConfigLoader.load(path: options.config)
+            } catch {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            var lines = ["\(options.config): valid"]
+            lines.append("  nats servers: \(config.nats.connection.servers.joined(separator: ", "))")
+            lines.append("  subjects: \(config.nats.subjects.joined(separator: ", "))" + (config.nats.queueGroup.map { " (queue group \($0))" } ?? ""))
+            lines.append("  state backend: \(config.state.backend.rawValue) (max active alerts \(config.state.maxActiveAlerts))")
+            if !config.acceptedButUnused.isEmpty {
+                lines.append("  read but not used by this version: \(config.acceptedButUnused.joined(separator: ", "))")
+            }
+            print(lines.joined(separator: "\n"))
+        }
+    }
+
+    struct Send: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish one AlertEvent (protobuf by default), to try the service without writing a publisher."
+        )
+
+        @Option(help: "NATS subject to publish on.")
+        var subject: String = "system.error.critical"
+
+        @Option(help: "The alert type (label alertname).")
+        var alertname: String = ""
+
+        @Option(help: "info, warning, error or critical.")
+        var severity: String = "critical"
+
+        @Option(help: "Emitting service or instance (label source).")
+        var source: String = ""
+
+        @Option(help: "One-line summary.")
+        var summary: String = ""
+
+        @Option(help: "Longer description.")
+        var description: String = ""
+
+        @Option(name: .customLong("label"), help: "A label as name=value; repeatable.")
+        var labels: [String] = []
+
+        @Option(name: .customLong("annotation"), help: "An annotation as name=value; repeatable.")
+        var annotations: [String] = []
+
+        @Option(help: "Measured value.")
+        var value: Double?
+
+        @Option(help: "Threshold the value crossed.")
+        var threshold: Double?
+
+        @Option(help: "Training/simulation iteration.")
+        var iteration: Int64?
+
+        @Option(help: "Explicit identity instead of the label set.")
+        var dedupKey: String = ""
+
+        @Option(help: "Event id (also sent as Nats-Msg-Id); a UUID when omitted.")
+        var eventId: String?
+
+        @Option(help: "Link back to the source.")
+        var generatorUrl: String = ""
+
+        @Flag(help: "Send a RESOLVED event.")
+        var resolved = false
+
+        @Flag(help: "Send the JSON form with Content-Type: application/json.")
+        var json = false
+
+        @Option(help: "NATS server URL.")
+        var server: String = "nats://127.0.0.1:4222"
+
+        @Option(help: "Publish this many copies (each with its own event id).")
+        var count: Int = 1
+
+        func validate() throws {
+            if let problem = ConfigLoader.validateServerURL(server) { throw ValidationError("--server: \(problem)") }
+            if let problem = ConfigLoader.validateSubject(subject, wildcards: false) { throw ValidationError("--subject: \(problem)") }
+            guard Severity(name: severity) != nil else { throw ValidationError("--severity: unknown severity \"\(severity)\" (info, warning, error, critical)") }
+            for pair in labels + annotations where !pair.contains("=") {
+                throw ValidationError("\"\(pair)\" is not name=value")
+            }
+            guard count >= 1 && count <= 10_000_000 else { throw ValidationError("--count must be between 1 and 10000000") }
+        }
+
+        func run() async throws {
+            var event = AlertEvent(
+                alertType: alertname,
+                severity: Severity(name: severity) ?? .critical,
+                status: resolved ? .resolved : .firing,
+                source: source, summary: summary, description: description,
+                labels: Self.pairs(labels), annotations: Self.pairs(annotations),
+                occurredAtUnixMs: Int64(Date().timeIntervalSince1970 * 1000),
+                currentValue: value, thresholdValue: threshold, iteration: iteration,
+                dedupKey: dedupKey, eventID: eventId ?? UUID().uuidString.lowercased(),
+                generatorURL: generatorUrl,
+                subject: subject
+            )
+            if let problem = Self.validationProblem(event) {
+                throw ValidationError(problem)
+            }
+            LoggingBootstrap.bootstrap(format: .text, level: .warning)
+            let logger = Logger(label: "nats-alerter.send")
+            var configuration = NATSConnectionConfiguration(servers: [server], name: "nats-alerter-send")
+            configuration.retryOnFailedConnect = false
+            configuration.maxReconnectAttempts = 0
+            let settings = configuration
+            let connection = try await runBlocking { () throws(NATSError) in
+                try NATSConnection(configuration: settings, logger: logger)
+            }
+            let subject = self.subject
+            let json = self.json
+            let count = self.count
+            let explicitID = eventId
+            var size = 0
+            for index in 0..<count {
+                if index > 0 && explicitID == nil { event.eventID = UUID().uuidString.lowercased() }
+                let payload = json ? JSONEventEncoder.encode(event) : ProtobufEventEncoder.encode(event)
+                size = payload.count
+                var headers = [("Nats-Msg-Id", event.eventID)]
+                if json { headers.append(("Content-Type", "application/json")) }
+                try connection.publish(subject: subject, payload: payload, headers: headers)
+            }
+            try await runBlocking { () throws(NATSError) in try connection.flush(timeout: .seconds(5)) }
+            connection.close()
+            print("published \(count) \(resolved ? "RESOLVED" : "FIRING") event\(count == 1 ? "" : "s") on \(subject) (\(size) bytes, \(json ? "JSON" : "protobuf")), fingerprint \(event.fingerprint)")
+        }
+
+        static func pairs(_ items: [String]) -> [String: String] {
+            var result: [String: String] = [:]
+            for item in items {
+                let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                result[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+            }
+            return result
+        }
+
+        static func validationProblem(_ event: AlertEvent) -> String? {
+            do throws(EventRejection) {
+                try event.validate(.default)
+                return nil
+            } catch {
+                return "the service would reject this event: \(error.detail)"
+            }
+        }
+    }
+}
