@@ -76,7 +76,7 @@ let package = Package(
 
         // MARK: Tests — one target per module; integration tests need real servers.
         .testTarget(name: "AlertCoreTests", dependencies: ["AlertCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "AlertIngestTests", dependencies: ["AlertIngest", "AlertCore", "CAlertProto", "CProtobufC"], swiftSettings: swiftSettings),
+        .testTarget(name: "AlertIngestTests", dependencies: ["AlertIngest", "AlertCore", "CNats"], swiftSettings: swiftSettings),
         .testTarget(name: "AlertServiceTests", dependencies: ["AlertService", "AlertCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages nats-alerter needs, if missing (Debian 12).
+#
+#   scripts/setup.sh          what building and running need
+#   scripts/setup.sh --test   plus what the test suite starts (Alertmanager, protoc)
+#
+# Runs `apt-get update` once before the first install, as a fresh machine needs.
+set -euo pipefail
+
+packages=(pkg-config libnats-dev libprotobuf-c-dev nats-server)
+if [[ "${1:-}" == "--test" ]]; then
+    packages+=(protobuf-c-compiler protobuf-compiler prometheus-alertmanager)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$package")
+    fi
+done
+
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}" >&2
+    sudo=""
+    if [[ $(id -u) != 0 ]]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null; then
+    echo "setup: the Swift toolchain (6.1 or newer) is not on PATH" >&2
+    exit 1
+fi

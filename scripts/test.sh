@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what it needs (Debian packages), checks
+# the committed protobuf-c code against proto/, builds with warnings treated
+# as failures, then `swift test` (unit tests and integration tests that start
+# real nats-server and Alertmanager processes on free loopback ports).
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+scripts/setup.sh --test
+scripts/generate-proto.sh --check
+
+echo "test: building (warnings fail the build)" >&2
+build_log="$(mktemp)"
+trap 'rm -f "$build_log"' EXIT
+status=0
+swift build --build-tests >"$build_log" 2>&1 || status=$?
+grep -E "error:|warning:" "$build_log" | grep -v "^warning: 'main'" || true
+if [[ $status != 0 ]]; then
+    tail -50 "$build_log" >&2
+    echo "test: build failed" >&2
+    exit 1
+fi
+if grep -E "^/.*(Sources|Tests)/.*warning:" "$build_log" >/dev/null; then
+    echo "test: the build has warnings (listed above); fix them" >&2
+    exit 1
+fi
+
+swift test --skip-build "$@"
