@@ -1,5 +1,6 @@
-/// Why an incoming event was refused. Each reason is a metric label value
-/// (`nats_alerter_events_rejected_total{reason}`), so the raw values are stable.
+/// Why an incoming event was refused. Each reason is a counter key now and
+/// the `reason` label of `nats_alerter_events_rejected_total` once /metrics
+/// exists, so the raw values are a stable contract.
 public enum RejectReason: String, Sendable, CaseIterable, CustomStringConvertible {
     case payloadTooLarge = "payload_too_large"
     case emptyPayload = "empty_payload"

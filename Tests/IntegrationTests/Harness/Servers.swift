@@ -1,0 +1,106 @@
+import Foundation
+
+/// A real nats-server (Debian's) on a free loopback port, with JetStream and
+/// a data directory of its own. Can be stopped and started again on the same
+/// port, to test reconnects.
+final class NATSServer: Sendable {
+    let port: Int
+    let directory: URL
+    private let current = LockedBox<ChildProcess?>(nil)
+
+    var url: String { "nats://127.0.0.1:\(port)" }
+
+    init(directory: URL, port: Int = freeLoopbackPort()) {
+        self.port = port
+        self.directory = directory
+    }
+
+    static func start(in directory: URL) async throws -> NATSServer {
+        for _ in 0..<3 {
+            let server = NATSServer(directory: directory)
+            if (try? await server.start()) != nil { return server }
+        }
+        throw HarnessError("nats-server did not start after 3 attempts")
+    }
+
+    func start() async throws {
+        let process = try ChildProcess(
+            name: "nats-server", executable: "/usr/sbin/nats-server",
+            arguments: ["-a", "127.0.0.1", "-p", "\(port)", "-js", "-sd", directory.appendingPathComponent("nats-data").path],
+            directory: directory
+        )
+        current.set(process)
+        guard await waitUntil(timeout: .seconds(10), { isListening(port) }) else {
+            throw HarnessError("nats-server on port \(port) did not listen:\n\(process.output)")
+        }
+    }
+
+    func stop() async {
+        await current.get()?.stop()
+        current.set(nil)
+    }
+}
+
+/// A real Prometheus Alertmanager (Debian's) on a free loopback port, with
+/// clustering off and storage in the test's directory.
+final class AlertmanagerServer: Sendable {
+    let port: Int
+    let process: ChildProcess
+
+    var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
+
+    init(directory: URL, config: String = "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n") async throws {
+        let configFile = directory.appendingPathComponent("alertmanager.yml")
+        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        self.port = freeLoopbackPort()
+        let binary = ["/usr/bin/prometheus-alertmanager", "/usr/bin/alertmanager"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let binary else { throw HarnessError("prometheus-alertmanager is not installed (scripts/setup.sh --test)") }
+        self.process = try ChildProcess(
+            name: "alertmanager", executable: binary,
+            arguments: [
+                "--config.file=\(configFile.path)", "--storage.path=\(directory.appendingPathComponent("am-data").path)",
+                "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=",
+            ],
+            directory: directory
+        )
+        let port = self.port
+        guard await waitUntil(timeout: .seconds(15), { isListening(port) }) else {
+            throw HarnessError("alertmanager did not listen on \(port):\n\(process.output)")
+        }
+    }
+}
+
+/// The built nats-alerter binary, run with a config written by the test.
+final class AlerterProcess: Sendable {
+    let process: ChildProcess
+
+    static var binary: String {
+        ProcessInfo.processInfo.environment["NATS_ALERTER_BINARY"]
+            ?? packageRoot.appendingPathComponent(".build/debug/nats-alerter").path
+    }
+
+    init(config: String, directory: URL, arguments: [String] = []) throws {
+        let configFile = directory.appendingPathComponent("alerter-\(UUID().uuidString.prefix(8)).yaml")
+        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        process = try ChildProcess(
+            name: "nats-alerter", executable: Self.binary,
+            arguments: ["run", "--config", configFile.path] + arguments, directory: directory
+        )
+    }
+
+    /// Runs a nats-alerter subcommand to completion; returns its status and output.
+    static func run(_ arguments: [String], directory: URL) async throws -> (status: Int32, output: String) {
+        let child = try ChildProcess(name: "nats-alerter-\(arguments.first ?? "cmd")", executable: binary, arguments: arguments, directory: directory)
+        let status = try await child.waitForExit(timeout: .seconds(30))
+        return (status, child.output)
+    }
+}
+
+/// A tiny lock-protected box for harness state.
+final class LockedBox<Value: Sendable>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.withLock { value } }
+    func set(_ newValue: Value) { lock.withLock { value = newValue } }
+}
