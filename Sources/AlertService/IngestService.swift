@@ -35,15 +35,27 @@ public final class IngestService: Service {
         let connection = try await runBlocking("nats-alerter.connect") { () throws(NATSError) -> NATSConnection in
             try NATSConnection(configuration: natsConfig.connection, logger: logger)
         }
+        // If libnats closes the connection for good (not our own drain), the
+        // service cannot do its job: wake the loop so it fails loudly and a
+        // supervisor can restart it, instead of sitting deaf.
+        let transitions = self.transitions
+        connection.onClosed { transitions.wake() }
         let ingestor = EventIngestor(
             store: store, transitions: transitions, counters: counters,
             limits: natsConfig.limits, logger: logger
         )
         var subscriptions: [NATSSubscription] = []
         for subject in natsConfig.subjects {
-            subscriptions.append(try NATSSubscription(
-                connection: connection, subject: subject, queueGroup: natsConfig.queueGroup, handler: ingestor
-            ))
+            do {
+                subscriptions.append(try NATSSubscription(
+                    connection: connection, subject: subject, queueGroup: natsConfig.queueGroup, handler: ingestor
+                ))
+            } catch {
+                if connection.state == .closed, let reason = connection.lastError {
+                    throw NATSError(operation: "subscribe to \(subject)", message: "NATS connection closed: \(reason)")
+                }
+                throw error
+            }
         }
         var subscribed: Logger.Metadata = ["subjects": .array(natsConfig.subjects.map { .string($0) })]
         if let group = natsConfig.queueGroup { subscribed["queue_group"] = .string(group) }
@@ -53,7 +65,14 @@ public final class IngestService: Service {
             while !Task.isCancelled {
                 let batch = await self.transitions.nextBatch()
                 batch.forEach(self.output.emit)
+                if connection.state == .closed { break }
             }
+        }
+        if connection.state == .closed && !Task.isShuttingDownGracefully {
+            transitions.drainNow().forEach(output.emit)
+            let reason = connection.lastError ?? "closed by the client library"
+            logger.critical("NATS connection closed for good; stopping", metadata: ["error": .string(reason)])
+            throw NATSError(operation: "NATS connection", message: "closed: \(reason)")
         }
 
         logger.info("shutting down: draining NATS subscriptions")

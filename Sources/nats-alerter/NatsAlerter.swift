@@ -69,7 +69,12 @@ extension NatsAlerter {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             ))
-            try await group.run()
+            do {
+                try await group.run()
+            } catch {
+                logger.critical("nats-alerter stopped on an error", metadata: ["error": .string("\(error)")])
+                throw ExitCode(1)
+            }
         }
     }
 

@@ -114,6 +114,22 @@ struct EndToEndTests {
         #expect(summary["nats_reconnects"] as? Int == 1)
     }
 
+    @Test("started before nats-server is up, the service retries in the background and then processes events")
+    func startsBeforeServer() async throws {
+        let directory = try makeTemporaryDirectory("late-server")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let nats = NATSServer(directory: directory)
+        let alerter = try AlerterProcess(config: Self.config(natsURL: nats.url), directory: directory)
+        try await alerter.process.waitForOutput(containing: "no NATS server answered yet; retrying in the background")
+        try await nats.start()
+        defer { Task { await nats.stop() } }
+        try await alerter.process.waitForOutput(containing: "connected to NATS")
+        let sent = try await AlerterProcess.run(["send", "--server", nats.url, "--alertname", "late_start"], directory: directory)
+        #expect(sent.status == 0)
+        try await alerter.process.waitForOutput(containing: "late_start")
+        await alerter.process.stop()
+    }
+
     @Test("check-config lists every error by YAML path and exits non-zero")
     func checkConfig() async throws {
         let directory = try makeTemporaryDirectory("check")

@@ -87,6 +87,19 @@ public final class AlertTransitionBuffer: Sendable {
         waiter?.resume(returning: items)
     }
 
+    /// Wakes a waiting consumer with whatever is queued (possibly nothing),
+    /// without finishing: used when the consumer must re-check its state.
+    public func wake() {
+        let wake: (CheckedContinuation<[AlertTransition], Never>, [AlertTransition])? = state.withLock { state in
+            guard let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            let items = state.items
+            state.items = []
+            return (waiter, items)
+        }
+        if let (waiter, items) = wake { waiter.resume(returning: items) }
+    }
+
     /// Takes whatever is queued without waiting.
     public func drainNow() -> [AlertTransition] {
         state.withLock { state in

@@ -49,11 +49,28 @@ public final class NATSConnection: Sendable {
         let events = ConnectionEvents(logger: logger)
         self.events = events
         let closure = Unmanaged.passRetained(events).toOpaque()
+        // Once libnats holds a connection, its closed callback (called exactly
+        // once) owns the release of `closure`; before that, we do.
+        var callbacksOwnClosure = false
         do throws(NATSError) {
             try Self.apply(configuration, to: opts, closure: closure)
+            // First one plain attempt, so a refusal that retrying cannot fix
+            // (credentials, TLS) fails now with libnats' own reason. Only when
+            // no server answered at all do we retry in the background.
             var nc: OpaquePointer?
-            let status = natsConnection_Connect(&nc, opts)
-            if status == NATS_NOT_YET_CONNECTED, let nc {
+            var status = natsConnection_Connect(&nc, opts)
+            if status == NATS_NO_SERVER && configuration.retryOnFailedConnect {
+                try check(natsOptions_SetRetryOnFailedConnect(opts, true, natsAlerterOnConnected, closure), "retry on failed connect")
+                status = natsConnection_Connect(&nc, opts)
+            }
+            if status == NATS_NOT_YET_CONNECTED, let nc, Self.settlesClosed(nc, within: min(configuration.connectTimeout, .milliseconds(250))) {
+                // libnats gave up at once (e.g. the server refused our
+                // credentials): no background retry is going on.
+                let reason = Self.lastError(of: nc) ?? "connection closed"
+                callbacksOwnClosure = true
+                natsConnection_Destroy(nc)
+                throw NATSError(operation: "connect to \(configuration.servers.map(redactURL).joined(separator: ","))", message: reason)
+            } else if status == NATS_NOT_YET_CONNECTED, let nc {
                 logger.warning("no NATS server answered yet; retrying in the background", metadata: [
                     "servers": .string(configuration.servers.map(redactURL).joined(separator: ",")),
                 ])
@@ -64,7 +81,9 @@ public final class NATSConnection: Sendable {
                 throw NATSError("connect to \(configuration.servers.map(redactURL).joined(separator: ","))", status)
             }
         } catch {
-            Unmanaged<ConnectionEvents>.fromOpaque(closure).release()
+            if !callbacksOwnClosure {
+                Unmanaged<ConnectionEvents>.fromOpaque(closure).release()
+            }
             natsOptions_Destroy(opts)
             throw error
         }
@@ -113,9 +132,6 @@ public final class NATSConnection: Sendable {
         try check(natsOptions_SetReconnectedCB(opts, natsAlerterOnReconnected, closure), "reconnected callback")
         try check(natsOptions_SetClosedCB(opts, natsAlerterOnClosed, closure), "closed callback")
         try check(natsOptions_SetErrorHandler(opts, natsAlerterOnAsyncError, closure), "error handler")
-        if config.retryOnFailedConnect {
-            try check(natsOptions_SetRetryOnFailedConnect(opts, true, natsAlerterOnConnected, closure), "retry on failed connect")
-        }
     }
 
     deinit {
@@ -135,6 +151,36 @@ public final class NATSConnection: Sendable {
     }
 
     public var counters: NATSConnectionCounters { events.counters }
+
+    /// The connection's own last error (libnats keeps one per connection).
+    public var lastError: String? { Self.lastError(of: connection) }
+
+    /// After a "not yet connected" start, waits briefly for the first
+    /// background attempt: true if libnats closed the connection (a refusal
+    /// that retrying cannot fix), false once connected or still retrying.
+    private static func settlesClosed(_ nc: OpaquePointer, within limit: Duration) -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: limit)
+        while ContinuousClock.now < deadline {
+            if natsConnection_IsClosed(nc) { return true }
+            if natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED { return false }
+            nats_Sleep(10)
+        }
+        return natsConnection_IsClosed(nc)
+    }
+
+    static func lastError(of nc: OpaquePointer) -> String? {
+        var text: UnsafePointer<CChar>?
+        let status = natsConnection_GetLastError(nc, &text)
+        guard status != NATS_OK else { return nil }
+        if let text, text.pointee != 0 { return String(cString: text) }
+        return String(cString: natsStatus_GetText(status))
+    }
+
+    /// Called once, on libnats' callback thread, when the connection closes
+    /// for good (after a drain, a close, or when libnats gives up).
+    public func onClosed(_ handler: @escaping @Sendable () -> Void) {
+        events.setClosedHandler(handler)
+    }
 
     /// The URL of the server currently connected to, without credentials.
     public var connectedURL: String? {
@@ -215,6 +261,11 @@ final class ConnectionEvents: Sendable {
     let logger: Logger
     private let state = Mutex(NATSConnectionCounters(reconnects: 0, disconnects: 0, slowConsumerErrors: 0, asyncErrors: 0))
     private let lastSlowConsumerLog = Mutex<ContinuousClock.Instant?>(nil)
+    private let closedHandler = Mutex<(@Sendable () -> Void)?>(nil)
+
+    func setClosedHandler(_ handler: @escaping @Sendable () -> Void) {
+        closedHandler.withLock { $0 = handler }
+    }
 
     init(logger: Logger) {
         self.logger = logger
@@ -243,6 +294,7 @@ final class ConnectionEvents: Sendable {
 
     func closed() {
         logger.info("NATS connection closed")
+        closedHandler.withLock { $0 }?()
     }
 
     func asyncError(_ status: natsStatus, subscription: OpaquePointer?) {

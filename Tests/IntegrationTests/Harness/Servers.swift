@@ -6,18 +6,21 @@ import Foundation
 final class NATSServer: Sendable {
     let port: Int
     let directory: URL
+    let extraArguments: [String]
     private let current = LockedBox<ChildProcess?>(nil)
 
     var url: String { "nats://127.0.0.1:\(port)" }
 
-    init(directory: URL, port: Int = freeLoopbackPort()) {
+    init(directory: URL, port: Int = freeLoopbackPort(), extraArguments: [String] = []) {
         self.port = port
         self.directory = directory
+        self.extraArguments = extraArguments
     }
 
-    static func start(in directory: URL) async throws -> NATSServer {
+    /// Starts a server; `extraArguments` go to nats-server (e.g. `--user`, `--auth`).
+    static func start(in directory: URL, extraArguments: [String] = []) async throws -> NATSServer {
         for _ in 0..<3 {
-            let server = NATSServer(directory: directory)
+            let server = NATSServer(directory: directory, extraArguments: extraArguments)
             if (try? await server.start()) != nil { return server }
         }
         throw HarnessError("nats-server did not start after 3 attempts")
@@ -26,7 +29,7 @@ final class NATSServer: Sendable {
     func start() async throws {
         let process = try ChildProcess(
             name: "nats-server", executable: "/usr/sbin/nats-server",
-            arguments: ["-a", "127.0.0.1", "-p", "\(port)", "-js", "-sd", directory.appendingPathComponent("nats-data").path],
+            arguments: ["-a", "127.0.0.1", "-p", "\(port)", "-js", "-sd", directory.appendingPathComponent("nats-data").path] + extraArguments,
             directory: directory
         )
         current.set(process)
