@@ -75,12 +75,13 @@ let package = Package(
         ),
 
         // MARK: Tests — one target per module; integration tests need real servers.
+        .target(name: "AlertTestSupport", path: "Tests/AlertTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "AlertCoreTests", dependencies: ["AlertCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "AlertIngestTests", dependencies: ["AlertIngest", "AlertCore", "CNats"], swiftSettings: swiftSettings),
+        .testTarget(name: "AlertIngestTests", dependencies: ["AlertIngest", "AlertCore", "CNats", "AlertTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AlertServiceTests", dependencies: ["AlertService", "AlertCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AlertIngest", "AlertCore", "AlertService", "CNats"],
+            dependencies: ["AlertIngest", "AlertCore", "AlertService", "CNats", "AlertTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,32 +1,8 @@
 import AlertCore
+import AlertTestSupport
 @testable import AlertIngest
 import Foundation
 import Testing
-
-/// Encodes text-format protobuf with Debian's `protoc --encode`: an encoder
-/// independent of protobuf-c, so decode tests do not just test our own encoder.
-func protocEncode(_ textFormat: String) throws -> [UInt8] {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/protoc")
-    process.arguments = ["--encode=alerting.v1.AlertEvent", "-I", root.appendingPathComponent("proto").path, "alerting/v1/alert_event.proto"]
-    let input = Pipe(), output = Pipe(), errors = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    input.fileHandleForWriting.write(Data(textFormat.utf8))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        throw ProtocError(message: message)
-    }
-    return [UInt8](data)
-}
-
-struct ProtocError: Error { let message: String }
 
 func decodeProtobuf(_ bytes: [UInt8], subject: String = "system.error.critical") throws(EventRejection) -> AlertEvent {
     let result = bytes.withUnsafeBytes { buffer in

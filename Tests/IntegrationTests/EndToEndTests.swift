@@ -1,4 +1,5 @@
 import AlertCore
+import AlertTestSupport
 import AlertIngest
 import CNats
 import Foundation
@@ -159,21 +160,4 @@ func rawPublish(url: String, subject: String, payload: [UInt8], times: Int) thro
         guard status == NATS_OK else { throw HarnessError("raw publish failed: \(status)") }
     }
     guard natsConnection_FlushTimeout(connection, 5000) == NATS_OK else { throw HarnessError("raw flush failed") }
-}
-
-/// Encodes text-format protobuf with Debian's `protoc --encode`.
-func protocEncode(_ textFormat: String) throws -> [UInt8] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/protoc")
-    process.arguments = ["--encode=alerting.v1.AlertEvent", "-I", packageRoot.appendingPathComponent("proto").path, "alerting/v1/alert_event.proto"]
-    let input = Pipe(), output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    input.fileHandleForWriting.write(Data(textFormat.utf8))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw HarnessError("protoc --encode failed") }
-    return [UInt8](data)
 }

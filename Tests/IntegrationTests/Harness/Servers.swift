@@ -1,3 +1,4 @@
+import AlertTestSupport
 import Foundation
 
 /// A real nats-server (Debian's) on a free loopback port, with JetStream and
