@@ -1,4 +1,5 @@
 import AlertIngest
+import AlertCore
 @testable import AlertService
 import Foundation
 import Testing
@@ -58,15 +59,99 @@ struct ConfigLoaderTests {
         #expect(config.log.level == .debug && config.log.format == .text)
     }
 
-    @Test("an Alertmanager routing section loads and is reported as not used yet")
+    @Test("an existing Alertmanager routing config loads unchanged")
     func alertmanagerSections() throws {
         let config = try ConfigLoader.parse(yaml: """
             nats: {subjects: ["a.>"]}
-            global: {resolve_timeout: 5m}
-            route: {receiver: team, group_by: [alertname]}
-            receivers: [{name: team}]
+            global: {resolve_timeout: 10m, smtp_smarthost: "mail:25", slack_api_url: "https://hooks.example/x"}
+            route:
+              receiver: team
+              group_by: [alertname, cluster]
+              group_wait: 10s
+              group_interval: 1m
+              repeat_interval: 2h
+              routes:
+                - matchers: ['severity="critical"', 'team=~"db|infra"']
+                  receiver: pager
+                  continue: true
+                - match: {service: api}
+                  match_re: {env: "prod|staging"}
+                  receiver: team
+                  mute_time_intervals: [offhours]
+                - receiver: ml
+                  subjects: ["drl_training.>"]
+                  repeat_interval: never
+                  send_resolved_when_muted: true
+                  group_by: ['...']
+            receivers:
+              - name: team
+                email_configs: [{to: team@example.com}]
+              - name: pager
+                webhook_configs: [{url: "http://pager"}]
+              - name: ml
+                slack_configs: [{channel: "#ml", send_resolved: true}]
+            inhibit_rules:
+              - source_matchers: ['severity="critical"']
+                target_matchers: ['severity="warning"']
+                equal: [cluster]
+              - source_match: {alertname: NodeDown}
+                target_match_re: {alertname: ".+"}
+            time_intervals:
+              - name: offhours
+                time_intervals:
+                  - times: [{start_time: "18:00", end_time: "24:00"}]
+                    weekdays: ["monday:friday"]
+                    location: Europe/Berlin
+            templates: ["templates/*.tmpl"]
             """)
-        #expect(config.acceptedButUnused == ["global", "route", "receivers"])
+        let engine = config.engine
+        #expect(engine.resolveTimeout == .seconds(600))
+        #expect(engine.route.receiver == "team")
+        #expect(engine.route.groupBy == .labels(["alertname", "cluster"]))
+        #expect(engine.route.routes.count == 3)
+        #expect(engine.route.routes[0].matchers.map(\.description) == [#"severity="critical""#, #"team=~"db|infra""#])
+        #expect(engine.route.routes[0].continueMatching)
+        #expect(engine.route.routes[1].matchers.map(\.description) == [#"service="api""#, #"env=~"prod|staging""#])
+        #expect(engine.route.routes[1].muteTimeIntervals == ["offhours"])
+        #expect(engine.route.routes[2].repeatInterval == .never)
+        #expect(engine.route.routes[2].groupBy == .all)
+        #expect(engine.route.routes[2].sendResolvedWhenMuted == true)
+        #expect(engine.receivers["team"]?.sendResolved == false)   // email's default
+        #expect(engine.receivers["pager"]?.sendResolved == true)   // webhook's default
+        #expect(engine.receivers["ml"]?.sendResolved == true)      // explicit
+        #expect(engine.inhibitRules.count == 2)
+        #expect(engine.inhibitRules[0].equal == ["cluster"])
+        #expect(engine.timeIntervals["offhours"]?.intervals.first?.location.identifier == "Europe/Berlin")
+        #expect(config.acceptedButUnused == ["templates"])
+    }
+
+    @Test("routing errors are named by YAML path", arguments: [
+        ("route: {receiver: nobody}\nreceivers: [{name: team}]", "route.receiver: receiver \"nobody\" is not defined"),
+        ("route: {receiver: team, matchers: ['a=\"b\"']}\nreceivers: [{name: team}]", "route: the root route must not have matchers"),
+        ("route: {group_by: [a]}\nreceivers: [{name: team}]", "route: the root route must name a receiver"),
+        ("route: {receiver: team, routes: [{matchers: ['a=~\"(\"']}]}\nreceivers: [{name: team}]", "route.routes[0].matchers[0]: invalid regular expression"),
+        ("route: {receiver: team, routes: [{matchers: ['a']}]}\nreceivers: [{name: team}]", "route.routes[0].matchers[0]: expected one of"),
+        ("route: {receiver: team, group_by: ['...', a]}\nreceivers: [{name: team}]", "route.group_by: '...' (group by all labels) cannot be combined"),
+        ("route: {receiver: team, group_by: ['a-b']}\nreceivers: [{name: team}]", "route.group_by[0]: \"a-b\" is not a valid label name"),
+        ("route: {receiver: team, repeat_interval: sometimes}\nreceivers: [{name: team}]", "route.repeat_interval: \"sometimes\" is not a duration"),
+        ("route: {receiver: team, routes: [{mute_time_intervals: [nights]}]}\nreceivers: [{name: team}]", "route.routes[0].mute_time_intervals: time interval \"nights\" is not defined"),
+        ("route: {receiver: team, routes: [{subjects: ['a..b']}]}\nreceivers: [{name: team}]", "route.routes[0].subjects[0]: \"a..b\" has an empty token"),
+        ("route: {receiver: team, routes: [{recevier: x}]}\nreceivers: [{name: team}]", "route.routes[0].recevier: unknown field; did you mean \"receiver\"?"),
+        ("route: {receiver: team}\nreceivers: [{name: team}, {name: team}]", "receivers[1].name: receiver \"team\" is defined twice"),
+        ("route: {receiver: team}", "receivers: route and receivers go together"),
+        ("route: {receiver: t}\nreceivers: [{name: t}]\ninhibit_rules: [{equal: [a]}]", "inhibit_rules[0]: needs source_matchers"),
+        ("route: {receiver: t}\nreceivers: [{name: t}]\ninhibit_rules: [{source_matchers: ['a=b'], target_matchers: ['c=d'], equal: ['x-y']}]", "inhibit_rules[0].equal[0]: \"x-y\" is not a valid label name"),
+        ("time_intervals: [{name: w, time_intervals: [{weekdays: [funday]}]}]", "time_intervals[0].time_intervals[0].weekdays[0]: "),
+        ("time_intervals: [{name: w, time_intervals: [{times: [{start_time: '18:00', end_time: '17:00'}]}]}]", "time_intervals[0].time_intervals[0].times[0]: start_time \"18:00\" is not before end_time \"17:00\""),
+        ("time_intervals: [{name: w, time_intervals: [{weekdays: []}]}]", "time_intervals[0].time_intervals[0].weekdays: an empty list matches nothing"),
+        ("time_intervals: [{name: w, time_intervals: [{location: Mars/Olympus}]}]", "time_intervals[0].time_intervals[0].location: "),
+        ("global: {resolve_timeout: 0s}", "global.resolve_timeout: must be greater than 0"),
+        ("global: {smtp_smarthostt: x}", "global.smtp_smarthostt: unknown field; did you mean \"smtp_smarthost\"?"),
+        ("state: {resolve_timeout_by_alert_type: {process_crash: soon}}", "state.resolve_timeout_by_alert_type.process_crash: \"soon\" is not a duration"),
+    ])
+    func routingErrors(yaml: String, expected: String) {
+        let found = issues("nats: {subjects: [a]}\n" + yaml)
+        #expect(found.contains { $0.hasPrefix(expected) }, "got \(found)")
     }
 
     @Test("secrets come from *_file twins, relative to the config's folder")

@@ -18,7 +18,14 @@ public final class AlertStore: Sendable {
         }
     }
 
-    private let active = Mutex<[Fingerprint: Alert]>([:])
+    private struct State {
+        var active: [Fingerprint: Alert] = [:]
+        /// Resolved alerts kept for `resolvedRetention` (for the API and for
+        /// notifications that still have to report the resolve).
+        var resolved: [Fingerprint: Alert] = [:]
+    }
+
+    private let state = Mutex(State())
     private let limits: Limits
 
     public init(limits: Limits = Limits()) {
@@ -30,25 +37,27 @@ public final class AlertStore: Sendable {
         let fingerprint = event.fingerprint
         switch event.status {
         case .firing:
-            return active.withLock { alerts in
-                if alerts[fingerprint] != nil {
-                    alerts[fingerprint]!.absorb(event, receivedAt: receivedAt)
+            return state.withLock { state in
+                if state.active[fingerprint] != nil {
+                    state.active[fingerprint]!.absorb(event, receivedAt: receivedAt)
                     return .duplicate(fingerprint)
                 }
-                if alerts.count >= limits.maxActiveAlerts {
+                if state.active.count >= limits.maxActiveAlerts {
                     return .refusedAtCapacity(fingerprint)
                 }
                 let alert = Alert(event: event, fingerprint: fingerprint, receivedAt: receivedAt)
-                alerts[fingerprint] = alert
+                state.active[fingerprint] = alert
+                state.resolved[fingerprint] = nil
                 return .fired(alert)
             }
         case .resolved:
-            let ended: Alert? = active.withLock { alerts in
-                guard var alert = alerts.removeValue(forKey: fingerprint) else { return nil }
-                alert.endsAt = event.occurredAt(receivedAt: receivedAt)
+            let ended: Alert? = state.withLock { state in
+                guard var alert = state.active.removeValue(forKey: fingerprint) else { return nil }
+                alert.endsAt = max(event.occurredAt(receivedAt: receivedAt), alert.startsAt)
                 alert.lastSeen = receivedAt
                 let annotations = event.alertAnnotations
                 if !annotations.isEmpty { alert.annotations = annotations }
+                state.resolved[fingerprint] = alert
                 return alert
             }
             if let ended { return .resolved(ended) }
@@ -56,14 +65,59 @@ public final class AlertStore: Sendable {
         }
     }
 
-    public var activeCount: Int { active.withLock { $0.count } }
+    public var activeCount: Int { state.withLock { $0.active.count } }
 
+    /// A firing alert, or a resolved one still retained.
     public func alert(_ fingerprint: Fingerprint) -> Alert? {
-        active.withLock { $0[fingerprint] }
+        state.withLock { $0.active[fingerprint] ?? $0.resolved[fingerprint] }
     }
 
     /// A copy of every firing alert, ordered by fingerprint.
     public func activeAlerts() -> [Alert] {
-        active.withLock { Array($0.values) }.sorted { $0.fingerprint < $1.fingerprint }
+        state.withLock { Array($0.active.values) }.sorted { $0.fingerprint < $1.fingerprint }
+    }
+
+    /// A copy of every retained resolved alert, ordered by fingerprint.
+    public func resolvedAlerts() -> [Alert] {
+        state.withLock { Array($0.resolved.values) }.sorted { $0.fingerprint < $1.fingerprint }
+    }
+
+    /// Resolves every firing alert not reported for its resolve timeout
+    /// (Alertmanager's `resolve_timeout`): `endsAt` = last seen + timeout.
+    /// Scans all firing alerts under the lock; the engine calls it every few
+    /// seconds, not per event.
+    public func resolveStale(now: Date, timeout: (Alert) -> Duration) -> [Alert] {
+        state.withLock { state in
+            var ended: [Alert] = []
+            for (fingerprint, alert) in state.active {
+                let limit = timeout(alert)
+                let deadline = alert.lastSeen.addingTimeInterval(limit.seconds)
+                guard deadline <= now else { continue }
+                var resolved = alert
+                resolved.endsAt = deadline
+                state.active[fingerprint] = nil
+                state.resolved[fingerprint] = resolved
+                ended.append(resolved)
+            }
+            return ended.sorted { $0.fingerprint < $1.fingerprint }
+        }
+    }
+
+    /// Forgets resolved alerts that ended more than `retention` ago; returns how many.
+    @discardableResult
+    public func collectGarbage(now: Date, retention: Duration) -> Int {
+        state.withLock { state in
+            let cutoff = now.addingTimeInterval(-retention.seconds)
+            let before = state.resolved.count
+            state.resolved = state.resolved.filter { ($0.value.endsAt ?? now) > cutoff }
+            return before - state.resolved.count
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `TimeInterval` for `Date` arithmetic.
+    public var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

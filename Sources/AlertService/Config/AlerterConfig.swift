@@ -10,17 +10,27 @@ public struct AlerterConfig: Sendable {
     public var nats: NATSSection
     public var state: StateSection
     public var log: LogSection
-    /// Alertmanager-format sections present in the file that this version
+    /// Routing, receivers' policies, inhibition, time intervals, timeouts.
+    public var engine: EngineConfiguration
+    /// Sections present in the file that this version
     /// reads but does not act on yet (they are kept so an existing
     /// Alertmanager config loads; check-config names them).
     public var acceptedButUnused: [String]
 
-    public init(nats: NATSSection = NATSSection(), state: StateSection = StateSection(), log: LogSection = LogSection(), acceptedButUnused: [String] = []) {
+    public init(nats: NATSSection = NATSSection(), state: StateSection = StateSection(), log: LogSection = LogSection(),
+                engine: EngineConfiguration = AlerterConfig.defaultEngine, acceptedButUnused: [String] = []) {
         self.nats = nats
         self.state = state
         self.log = log
+        self.engine = engine
         self.acceptedButUnused = acceptedButUnused
     }
+
+    /// Without `route`/`receivers`, every alert goes to one receiver, `log`,
+    /// which only writes notifications to the log, with Alertmanager's timers.
+    public static let defaultEngine = EngineConfiguration(
+        route: RouteConfiguration(receiver: "log"), receivers: [ReceiverPolicy(name: "log")]
+    )
 
     /// `nats:` — how to reach NATS and what to subscribe to.
     public struct NATSSection: Sendable {

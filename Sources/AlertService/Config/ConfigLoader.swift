@@ -1,4 +1,4 @@
-import AlertCore
+public import AlertCore
 import AlertIngest
 import Foundation
 import Logging
@@ -39,15 +39,22 @@ public enum ConfigLoader {
         var reader = YAMLReader()
         var config = AlerterConfig()
         var sawNATS = false
-        for (key, node) in reader.mapping(root, "", allowed: topLevelKeys) {
+        let sections = reader.mapping(root, "", allowed: topLevelKeys)
+        let section = { (name: String) in sections.first { $0.0 == name }?.1 }
+        var engine = AlerterConfig.defaultEngine
+        for (key, node) in sections {
             switch key {
             case "nats":
                 sawNATS = true
                 config.nats = readNATS(node, &reader, baseDirectory: baseDirectory)
             case "state":
-                config.state = readState(node, &reader)
+                config.state = readState(node, &reader, engine: &engine)
             case "log":
                 config.log = readLog(node, &reader)
+            case "global":
+                RoutingConfigReader.readGlobal(node, &reader, into: &engine)
+            case "route", "receivers", "inhibit_rules", "time_intervals", "mute_time_intervals":
+                break  // read below, in dependency order
             default:
                 config.acceptedButUnused.append(key)
             }
@@ -55,6 +62,31 @@ public enum ConfigLoader {
         if !sawNATS {
             reader.fail("nats", "missing: the service needs nats.subjects to subscribe to")
         }
+        let routeNode = section("route")
+        let receiversNode = section("receivers")
+        if (routeNode == nil) != (receiversNode == nil) {
+            reader.fail(routeNode == nil ? "route" : "receivers", "route and receivers go together (a route names receivers)")
+        }
+        if let receiversNode {
+            engine.receivers = Dictionary(RoutingConfigReader.readReceivers(receiversNode, &reader).map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+        }
+        if let routeNode {
+            engine.route = RoutingConfigReader.readRoute(routeNode, "route", &reader, isRoot: true)
+        }
+        if let node = section("inhibit_rules") {
+            engine.inhibitRules = RoutingConfigReader.readInhibitRules(node, &reader)
+        }
+        var intervals: [NamedTimeInterval] = []
+        for name in ["time_intervals", "mute_time_intervals"] {
+            if let node = section(name) { intervals += RoutingConfigReader.readTimeIntervals(node, name, &reader) }
+        }
+        var intervalNames = Set<String>()
+        for interval in intervals where !intervalNames.insert(interval.name).inserted {
+            reader.fail("time_intervals", "time interval \"\(interval.name)\" is defined twice")
+        }
+        engine.timeIntervals = Dictionary(intervals.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+        RoutingConfigReader.validateReferences(engine, routeNode: routeNode, &reader)
+        config.engine = engine
         guard reader.issues.isEmpty else { throw ConfigError(file: file, issues: reader.issues) }
         return config
     }
@@ -218,10 +250,19 @@ public enum ConfigLoader {
 
     // MARK: state, log
 
-    static func readState(_ node: Node, _ r: inout YAMLReader) -> AlerterConfig.StateSection {
+    static func readState(_ node: Node, _ r: inout YAMLReader, engine: inout EngineConfiguration) -> AlerterConfig.StateSection {
         var state = AlerterConfig.StateSection()
-        for (key, value) in r.mapping(node, "state", allowed: ["backend", "max_active_alerts"]) {
+        let keys: Set<String> = ["backend", "max_active_alerts", "resolve_timeout_by_alert_type", "resolved_retention"]
+        for (key, value) in r.mapping(node, "state", allowed: keys) {
             switch key {
+            case "resolve_timeout_by_alert_type":
+                for (alertType, item) in r.mapping(value, "state.resolve_timeout_by_alert_type") {
+                    if let timeout = r.duration(item, "state.resolve_timeout_by_alert_type.\(alertType)", allowZero: false) {
+                        engine.resolveTimeoutByAlertType[alertType] = timeout
+                    }
+                }
+            case "resolved_retention":
+                if let retention = r.duration(value, "state.resolved_retention") { engine.resolvedRetention = retention }
             case "backend":
                 guard let text = r.string(value, "state.backend") else { continue }
                 if let backend = AlerterConfig.StateSection.Backend(rawValue: text) {
@@ -231,8 +272,10 @@ public enum ConfigLoader {
                 } else {
                     r.fail("state.backend", "unknown backend \"\(text)\" (allowed: memory)", value)
                 }
-            default:
+            case "max_active_alerts":
                 if let cap = r.int(value, "state.max_active_alerts", min: 1) { state.maxActiveAlerts = cap }
+            default:
+                break
             }
         }
         return state

@@ -1,0 +1,62 @@
+public import struct Foundation.Date
+
+/// Routes alerts into aggregation groups (Alertmanager's `dispatch.go`).
+/// Not thread-safe: owned by the engine.
+public struct Dispatcher: Sendable {
+    public private(set) var root: Route
+    var groups: [String: AggregationGroup] = [:]
+
+    public init(root: Route) {
+        self.root = root
+    }
+
+    /// Puts an alert (firing or just resolved) into the group of every route it matches.
+    mutating func insert(_ alert: Alert, now: Date) {
+        for route in root.match(alert.labels) {
+            let labels = route.groupLabels(for: alert.labels)
+            let key = AggregationGroup.key(route: route, labels: labels)
+            if groups[key] == nil {
+                groups[key] = AggregationGroup(route: route, labels: labels, createdAt: now)
+            }
+            groups[key]!.insert(alert, now: now)
+        }
+    }
+
+    /// The group whose flush is due first, if it is due by `now`.
+    func nextDue(by now: Date) -> (key: String, at: Date)? {
+        var best: (key: String, at: Date)?
+        for (key, group) in groups where group.nextFlush <= now {
+            if best == nil || group.nextFlush < best!.at || (group.nextFlush == best!.at && key < best!.key) {
+                best = (key, group.nextFlush)
+            }
+        }
+        return best
+    }
+
+    /// When the next flush of any group is due.
+    public var nextFlush: Date? {
+        groups.values.map(\.nextFlush).min()
+    }
+
+    public var allGroups: [AggregationGroup] {
+        groups.values.sorted { $0.key < $1.key }
+    }
+
+    /// Swaps in a new routing tree: every alert is routed again; a group
+    /// whose key survives keeps its timers, so a reload neither delays nor
+    /// hurries a notification.
+    mutating func replaceRoot(_ newRoot: Route, alerts: [Alert], now: Date) {
+        let old = groups
+        root = newRoot
+        groups = [:]
+        for alert in alerts {
+            insert(alert, now: now)
+        }
+        for key in groups.keys {
+            if let previous = old[key] {
+                groups[key]!.nextFlush = previous.nextFlush
+                groups[key]!.hasFlushed = previous.hasFlushed
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+public import struct Foundation.Date
+public import Logging
+
+/// Alertmanager's semantics over the alert store: routes alerts into
+/// aggregation groups, runs each group's timers, and on every flush applies
+/// inhibition, silences, time intervals and the notification-log dedup
+/// decision, producing `Notification`s for the notifiers.
+///
+/// Time only comes in as arguments (`apply(_:at:)`, `advance(to:)`), so the
+/// same code runs on the wall clock in the service and on a virtual clock in
+/// tests. Not thread-safe: one task owns the engine; the store, silencer and
+/// notification log it shares are thread-safe themselves.
+public final class AlertEngine {
+    public let store: AlertStore
+    public let silencer: Silencer
+    public let notificationLog: NotificationLog
+    public private(set) var configuration: EngineConfiguration
+    public private(set) var dispatcher: Dispatcher
+    private var inhibitor: Inhibitor
+    private var nextStaleScan: Date?
+    private var nextGarbageCollection: Date?
+    private let logger: Logger
+
+    /// How often firing alerts are checked against their resolve timeout.
+    public var staleScanInterval: Duration = .seconds(5)
+    /// How often resolved alerts, expired silences and old log entries are collected.
+    public var garbageCollectionInterval: Duration = .seconds(60)
+
+    public init(
+        configuration: EngineConfiguration,
+        store: AlertStore,
+        silencer: Silencer = Silencer(),
+        notificationLog: NotificationLog = NotificationLog(),
+        logger: Logger = Logger(label: "nats-alerter.engine")
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.silencer = silencer
+        self.notificationLog = notificationLog
+        self.logger = logger
+        self.dispatcher = Dispatcher(root: Route(root: configuration.route))
+        self.inhibitor = Inhibitor(rules: configuration.inhibitRules)
+        for alert in store.activeAlerts() {
+            inhibitor.alertFired(alert.fingerprint, labels: alert.labels)
+        }
+    }
+
+    // MARK: Input
+
+    /// Takes the store's transitions (new alerts, resolves) into the groups.
+    public func apply(_ transitions: [AlertTransition], at now: Date) {
+        for transition in transitions {
+            switch transition {
+            case .fired(let alert):
+                inhibitor.alertFired(alert.fingerprint, labels: alert.labels)
+                dispatcher.insert(alert, now: now)
+            case .resolved(let alert):
+                inhibitor.alertResolved(alert.fingerprint)
+                dispatcher.insert(alert, now: now)
+            case .duplicate, .resolveOfUnknown, .refusedAtCapacity:
+                break
+            }
+        }
+    }
+
+    /// Puts alerts already in the store into groups (after a restart that
+    /// rebuilt the store, or for alerts created outside `apply`).
+    public func adopt(_ alerts: [Alert], at now: Date) {
+        for alert in alerts {
+            if alert.isFiring { inhibitor.alertFired(alert.fingerprint, labels: alert.labels) }
+            dispatcher.insert(alert, now: now)
+        }
+    }
+
+    // MARK: Time
+
+    /// Runs everything due by `now`, in time order: resolve timeouts, group
+    /// flushes (each evaluated at its own scheduled time, as Alertmanager's
+    /// timers do), garbage collection. Returns the notifications to send.
+    public func advance(to now: Date) -> [Notification] {
+        if nextStaleScan.map({ $0 <= now }) ?? true {
+            let stale = store.resolveStale(now: now) { self.configuration.resolveTimeout(for: $0) }
+            if !stale.isEmpty {
+                logger.debug("alerts resolved by timeout", metadata: ["count": .stringConvertible(stale.count)])
+            }
+            apply(stale.map(AlertTransition.resolved), at: now)
+            nextStaleScan = now.addingTimeInterval(staleScanInterval.seconds)
+        }
+        var notifications: [Notification] = []
+        while let (key, at) = dispatcher.nextDue(by: now) {
+            notifications.append(contentsOf: flush(groupKey: key, at: at))
+        }
+        if nextGarbageCollection.map({ $0 <= now }) ?? true {
+            store.collectGarbage(now: now, retention: configuration.resolvedRetention)
+            notificationLog.collectGarbage(now: now)
+            silencer.collectGarbage(at: now, retention: configuration.silenceRetention)
+            nextGarbageCollection = now.addingTimeInterval(garbageCollectionInterval.seconds)
+        }
+        return notifications
+    }
+
+    /// When `advance` next has something to do.
+    public var nextDeadline: Date? {
+        [dispatcher.nextFlush, nextStaleScan, nextGarbageCollection].compactMap { $0 }.min()
+    }
+
+    // MARK: Configuration
+
+    /// Swaps in a new configuration. Alerts, silences and the notification
+    /// log are untouched; groups whose key survives keep their timers.
+    public func reload(_ configuration: EngineConfiguration, at now: Date) {
+        self.configuration = configuration
+        inhibitor = Inhibitor(rules: configuration.inhibitRules)
+        let active = store.activeAlerts()
+        for alert in active {
+            inhibitor.alertFired(alert.fingerprint, labels: alert.labels)
+        }
+        dispatcher.replaceRoot(Route(root: configuration.route), alerts: active + store.resolvedAlerts(), now: now)
+    }
+
+    /// The routes (and so receivers) an alert with these labels reaches.
+    public func routes(for labels: LabelSet) -> [Route] {
+        dispatcher.root.match(labels)
+    }
+
+    /// Why an alert is muted right now, if it is.
+    public func marks(for alert: Alert, at now: Date) -> (silencedBy: [String], inhibitedBy: [Fingerprint]) {
+        (silencer.mutes(alert.labels, at: now), inhibitor.inhibitors(of: alert.labels, fingerprint: alert.fingerprint))
+    }
+
+    public var groups: [AggregationGroup] { dispatcher.allGroups }
+
+    // MARK: The pipeline
+
+    private func flush(groupKey: String, at now: Date) -> [Notification] {
+        guard var group = dispatcher.groups[groupKey] else { return [] }
+        group.scheduleNext(after: now)
+        let snapshot = group.snapshot()
+        let notification = notificationFor(group: group, alerts: snapshot.map { current($0.0) }, at: now)
+        group.removeNotified(snapshot)
+        dispatcher.groups[groupKey] = group.isEmpty ? nil : group
+        return notification.map { [$0] } ?? []
+    }
+
+    /// The alert as the store has it now (latest annotations and repeat
+    /// count), as long as it is the same incarnation the group holds.
+    private func current(_ alert: Alert) -> Alert {
+        guard let latest = store.alert(alert.fingerprint), latest.startsAt == alert.startsAt, latest.isFiring == alert.isFiring else {
+            return alert
+        }
+        return latest
+    }
+
+    private func notificationFor(group: AggregationGroup, alerts: [Alert], at now: Date) -> Notification? {
+        let route = group.route
+        let receiver = route.receiver
+        let entry = notificationLog.entry(receiver: receiver, groupKey: group.key)
+
+        // Mute stages: inhibition, then silences (Alertmanager's order).
+        var kept: [NotifiedAlert] = []
+        for alert in alerts {
+            let inhibitedBy = inhibitor.inhibitors(of: alert.labels, fingerprint: alert.fingerprint)
+            let silencedBy = silencer.mutes(alert.labels, at: now)
+            if inhibitedBy.isEmpty && silencedBy.isEmpty {
+                kept.append(NotifiedAlert(alert: alert))
+            } else if !alert.isFiring, route.sendResolvedWhenMuted, entry?.firing.contains(alert.fingerprint) == true {
+                // The receiver was told this alert fires; tell it that it ended (Alertmanager #226).
+                kept.append(NotifiedAlert(alert: alert, silencedBy: silencedBy, inhibitedBy: inhibitedBy))
+            }
+        }
+        guard !kept.isEmpty else { return nil }
+
+        // Time-interval stages.
+        if route.muteTimeIntervals.contains(where: { configuration.timeIntervals[$0]?.contains(now) == true }) {
+            return nil
+        }
+        if !route.activeTimeIntervals.isEmpty,
+           !route.activeTimeIntervals.contains(where: { configuration.timeIntervals[$0]?.contains(now) == true }) {
+            return nil
+        }
+
+        // Dedup stage against the notification log.
+        let firing = kept.filter(\.alert.isFiring)
+        let resolved = kept.filter { !$0.alert.isFiring }
+        let firingSet = Set(firing.map(\.alert.fingerprint))
+        let resolvedSet = Set(resolved.map(\.alert.fingerprint))
+        let sendResolved = configuration.receivers[receiver]?.sendResolved ?? true
+        guard Self.needsUpdate(entry: entry, firing: firingSet, resolved: resolvedSet, sendResolved: sendResolved,
+                               repeatInterval: route.repeatInterval, now: now) else {
+            return nil
+        }
+        notificationLog.log(receiver: receiver, groupKey: group.key, firing: firingSet, resolved: resolvedSet, at: now)
+        if !sendResolved && firing.isEmpty {
+            // Logged so the resolves are not reconsidered, but nothing to send.
+            return nil
+        }
+        return Notification(
+            receiver: receiver, groupKey: group.key, groupLabels: group.labels,
+            firing: firing, resolved: resolved, sendResolved: sendResolved, timestamp: now
+        )
+    }
+
+    /// Alertmanager's DedupStage decision.
+    static func needsUpdate(
+        entry: NotificationLogEntry?, firing: Set<Fingerprint>, resolved: Set<Fingerprint>,
+        sendResolved: Bool, repeatInterval: RepeatInterval, now: Date
+    ) -> Bool {
+        // Never notified: only if something fires (alerts that fired and
+        // resolved before the first flush are never notified).
+        guard let entry else { return !firing.isEmpty }
+        // Something fires that was not firing last time.
+        if !entry.isFiringSuperset(of: firing) { return true }
+        // Everything resolved: notify if the receiver was told something fired.
+        if firing.isEmpty { return !entry.firing.isEmpty }
+        if sendResolved && !entry.isResolvedSuperset(of: resolved) { return true }
+        // Nothing changed: only when the repeat interval has passed.
+        switch repeatInterval {
+        case .never: return false
+        case .every(let interval): return entry.timestamp.addingTimeInterval(interval.seconds) <= now
+        }
+    }
+}

@@ -1,0 +1,124 @@
+/// One label matcher, as Alertmanager writes it: `name="value"`,
+/// `name!="value"`, `name=~"regex"`, `name!~"regex"`.
+///
+/// Regular expressions are anchored at both ends (`^(?:re)$`), as in
+/// Alertmanager. A label that is absent matches as the empty string, so
+/// `team=""` matches alerts without a `team` label and `team!=""` requires one.
+public struct Matcher: Sendable, Hashable, CustomStringConvertible {
+    public enum MatchType: String, Sendable, Hashable, CaseIterable {
+        case equal = "="
+        case notEqual = "!="
+        case regexMatch = "=~"
+        case regexNoMatch = "!~"
+
+        public var isRegex: Bool { self == .regexMatch || self == .regexNoMatch }
+        public var isNegative: Bool { self == .notEqual || self == .regexNoMatch }
+    }
+
+    public let name: String
+    public let type: MatchType
+    public let value: String
+    private let regex: AnchoredRegex?
+
+    public init(name: String, type: MatchType, value: String) throws(MatcherError) {
+        guard !name.isEmpty else { throw MatcherError("matcher has an empty label name") }
+        self.name = name
+        self.type = type
+        self.value = value
+        if type.isRegex {
+            self.regex = try AnchoredRegex(value)
+        } else {
+            self.regex = nil
+        }
+    }
+
+    /// Whether the value (empty when the label is absent) satisfies the matcher.
+    public func matches(_ labelValue: String) -> Bool {
+        switch type {
+        case .equal: labelValue == value
+        case .notEqual: labelValue != value
+        case .regexMatch: regex!.matches(labelValue)
+        case .regexNoMatch: !regex!.matches(labelValue)
+        }
+    }
+
+    public func matches(_ labels: LabelSet) -> Bool {
+        matches(labels[name] ?? "")
+    }
+
+    /// `name="value"` with the value quoted and escaped, as Alertmanager prints it.
+    public var description: String {
+        "\(name)\(type.rawValue)\(Self.quote(value))"
+    }
+
+    static func quote(_ value: String) -> String {
+        var result = "\""
+        for character in value {
+            switch character {
+            case "\\": result += "\\\\"
+            case "\"": result += "\\\""
+            case "\n": result += "\\n"
+            default: result.append(character)
+            }
+        }
+        return result + "\""
+    }
+
+    public static func == (lhs: Matcher, rhs: Matcher) -> Bool {
+        lhs.name == rhs.name && lhs.type == rhs.type && lhs.value == rhs.value
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(type)
+        hasher.combine(value)
+    }
+}
+
+/// A matcher that could not be built or parsed, with what was wrong.
+public struct MatcherError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A regular expression anchored at both ends, compiled once.
+struct AnchoredRegex: @unchecked Sendable {
+    // Regex is immutable after construction and safe to share for matching.
+    private let regex: Regex<AnyRegexOutput>
+
+    init(_ pattern: String) throws(MatcherError) {
+        do {
+            regex = try Regex("^(?:" + pattern + ")$")
+        } catch {
+            throw MatcherError("invalid regular expression \(Matcher.quote(pattern)): \(error)")
+        }
+    }
+
+    func matches(_ value: String) -> Bool {
+        (try? regex.wholeMatch(in: value)) != nil
+    }
+}
+
+/// A conjunction of matchers: all must match.
+public struct Matchers: Sendable, Hashable, CustomStringConvertible, ExpressibleByArrayLiteral {
+    public var matchers: [Matcher]
+
+    public init(_ matchers: [Matcher]) {
+        self.matchers = matchers
+    }
+
+    public init(arrayLiteral elements: Matcher...) {
+        self.matchers = elements
+    }
+
+    public var isEmpty: Bool { matchers.isEmpty }
+
+    public func matches(_ labels: LabelSet) -> Bool {
+        matchers.allSatisfy { $0.matches(labels) }
+    }
+
+    /// `{a="b", c=~"d"}`.
+    public var description: String {
+        "{" + matchers.map(\.description).joined(separator: ", ") + "}"
+    }
+}
