@@ -28,14 +28,36 @@ public struct AlertOutput: Sendable {
         }
     }
 
-    func metadata(for alert: Alert, event: String) -> Logger.Metadata {
+    /// One line per notification, until notifiers deliver them.
+    public func emit(_ notification: AlertCore.Notification) {
         var metadata: Logger.Metadata = [
-            "event": .string(event),
+            "event": "notification",
+            "receiver": .string(notification.receiver),
+            "group_key": .string(notification.groupKey),
+            "group_labels": .dictionary(notification.groupLabels.dictionary.mapValues { .string($0) }),
+            "firing": .array(notification.firing.map { .dictionary(alertFields($0)) }),
+        ]
+        if notification.sendResolved {
+            metadata["resolved"] = .array(notification.resolved.map { .dictionary(alertFields($0)) })
+        }
+        logger.notice("notification", metadata: metadata)
+    }
+
+    private func alertFields(_ notified: NotifiedAlert) -> Logger.Metadata {
+        var fields = metadata(for: notified.alert, event: nil)
+        if !notified.silencedBy.isEmpty { fields["silenced_by"] = .array(notified.silencedBy.map { .string($0) }) }
+        if !notified.inhibitedBy.isEmpty { fields["inhibited_by"] = .array(notified.inhibitedBy.map { .string($0.description) }) }
+        return fields
+    }
+
+    func metadata(for alert: Alert, event: String?) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
             "fingerprint": .string(alert.fingerprint.description),
             "labels": .dictionary(alert.labels.dictionary.mapValues { .string($0) }),
             "starts_at": .string(Self.format(alert.startsAt)),
             "repeat_count": .stringConvertible(alert.repeatCount),
         ]
+        if let event { metadata["event"] = .string(event) }
         if !alert.annotations.isEmpty {
             metadata["annotations"] = .dictionary(alert.annotations.mapValues { .string($0) })
         }

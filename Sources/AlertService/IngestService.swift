@@ -16,15 +16,21 @@ public final class IngestService: Service {
     public let store: AlertStore
     public let transitions: AlertTransitionBuffer
     public let counters: IngestCounters
+    public let silencer: Silencer
+    public let notificationLog: NotificationLog
     private let logger: Logger
     private let output: AlertOutput
+    private let clock: any WallClock
 
-    public init(config: AlerterConfig, logger: Logger) {
+    public init(config: AlerterConfig, logger: Logger, clock: any WallClock = SystemWallClock()) {
         self.config = config
         self.logger = logger
+        self.clock = clock
         self.store = AlertStore(limits: .init(maxActiveAlerts: config.state.maxActiveAlerts))
         self.transitions = AlertTransitionBuffer()
         self.counters = IngestCounters()
+        self.silencer = Silencer()
+        self.notificationLog = NotificationLog()
         self.output = AlertOutput(logger: logger)
     }
 
@@ -62,11 +68,7 @@ public final class IngestService: Service {
         logger.info("subscribed; waiting for events", metadata: subscribed)
 
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let batch = await self.transitions.nextBatch()
-                batch.forEach(self.output.emit)
-                if connection.state == .closed { break }
-            }
+            await self.runEngine(connection: connection)
         }
         if connection.state == .closed && !Task.isShuttingDownGracefully {
             transitions.drainNow().forEach(output.emit)
@@ -95,5 +97,31 @@ public final class IngestService: Service {
             "slow_consumer_drops": .stringConvertible(subscriptions.reduce(Int64(0)) { $0 + $1.droppedCount }),
         ])
         withExtendedLifetime(subscriptions) {}
+    }
+
+    /// The engine loop: wakes for new transitions or for the engine's next
+    /// deadline (a group flush, a resolve-timeout scan), whichever comes first.
+    private func runEngine(connection: NATSConnection) async {
+        // The engine is owned by this task alone (it is not thread-safe).
+        let engine = AlertEngine(
+            configuration: config.engine, store: store, silencer: silencer, notificationLog: notificationLog, logger: logger
+        )
+        let transitions = self.transitions
+        while !Task.isCancelled {
+            let timer = engine.nextDeadline.map { deadline in
+                let delay = max(0, deadline.timeIntervalSince(clock.now()))
+                return Task {
+                    try? await Task.sleep(for: .milliseconds(Int64(delay * 1000) + 1))
+                    transitions.wake()
+                }
+            }
+            let batch = await transitions.nextBatch()
+            timer?.cancel()
+            let now = clock.now()
+            batch.forEach(output.emit)
+            engine.apply(batch, at: now)
+            engine.advance(to: now).forEach(output.emit)
+            if connection.state == .closed { break }
+        }
     }
 }

@@ -11,7 +11,7 @@ struct NatsAlerter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nats-alerter",
         abstract: "Turns critical events published on NATS into deduplicated, well-behaved alerts.",
-        subcommands: [Run.self, CheckConfig.self, Send.self],
+        subcommands: [Run.self, CheckConfig.self, Send.self, Routes.self],
         defaultSubcommand: Run.self
     )
 }
@@ -98,9 +98,13 @@ extension NatsAlerter {
             lines.append("  nats servers: \(config.nats.connection.servers.joined(separator: ", "))")
             lines.append("  subjects: \(config.nats.subjects.joined(separator: ", "))" + (config.nats.queueGroup.map { " (queue group \($0))" } ?? ""))
             lines.append("  state backend: \(config.state.backend.rawValue) (max active alerts \(config.state.maxActiveAlerts))")
+            lines.append("  receivers: \(config.engine.receivers.keys.sorted().joined(separator: ", "))")
+            lines.append("  inhibit rules: \(config.engine.inhibitRules.count), time intervals: \(config.engine.timeIntervals.isEmpty ? "none" : config.engine.timeIntervals.keys.sorted().joined(separator: ", "))")
             if !config.acceptedButUnused.isEmpty {
                 lines.append("  read but not used by this version: \(config.acceptedButUnused.joined(separator: ", "))")
             }
+            lines.append("routing tree:")
+            lines.append(Route(root: config.engine.route).treeDescription.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             print(lines.joined(separator: "\n"))
         }
     }
@@ -234,5 +238,77 @@ extension NatsAlerter {
                 return "the service would reject this event: \(error.detail)"
             }
         }
+    }
+
+    struct Routes: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Inspect the routing tree.",
+            subcommands: [Test.self, Show.self]
+        )
+
+        struct Show: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Print the routing tree with every inherited option resolved.")
+            @OptionGroup var options: ConfigOption
+
+            func run() async throws {
+                let config = try loadOrExit(options.config)
+                print(Route(root: config.engine.route).treeDescription)
+            }
+        }
+
+        struct Test: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Print the receivers an alert with these labels reaches (like amtool config routes test).",
+                discussion: "Labels are name=value; the alert's subject label routes subject patterns (subject=drl_training.x)."
+            )
+            @OptionGroup var options: ConfigOption
+
+            @Option(help: "Comma-separated receivers the alert must reach; exit 1 if it reaches others.")
+            var verifyReceivers: String?
+
+            @Flag(help: "Also print each matching route's grouping and timers.")
+            var verbose = false
+
+            @Argument(help: "Labels of the alert, as name=value.")
+            var labels: [String] = []
+
+            func validate() throws {
+                for pair in labels where !pair.contains("=") {
+                    throw ValidationError("\"\(pair)\" is not name=value")
+                }
+            }
+
+            func run() async throws {
+                let config = try loadOrExit(options.config)
+                let labelSet = LabelSet(Send.pairs(labels))
+                let routes = Route(root: config.engine.route).match(labelSet)
+                let receivers = routes.map(\.receiver)
+                print(receivers.joined(separator: ","))
+                if verbose {
+                    for route in routes {
+                        print("  \(route.receiver): route \(route.key) group_by \(route.groupBy) group \(route.groupLabels(for: labelSet)) " +
+                              "group_wait \(PrometheusDuration.format(route.groupWait)) group_interval \(PrometheusDuration.format(route.groupInterval)) " +
+                              "repeat_interval \(route.repeatInterval)")
+                    }
+                }
+                if let verifyReceivers {
+                    let expected = verifyReceivers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    if expected != receivers {
+                        FileHandle.standardError.write(Data("WARNING: expected receivers \(expected.joined(separator: ",")), got \(receivers.joined(separator: ","))\n".utf8))
+                        throw ExitCode(1)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Loads a config or exits 2 with every error listed.
+func loadOrExit(_ path: String) throws -> AlerterConfig {
+    do {
+        return try ConfigLoader.load(path: path)
+    } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        throw ExitCode(2)
     }
 }

@@ -15,6 +15,9 @@ public final class AlertTransitionBuffer: Sendable {
         var items: [AlertTransition] = []
         var waiter: CheckedContinuation<[AlertTransition], Never>?
         var finished = false
+        /// A wake-up that came while no consumer waited: the next
+        /// `nextBatch` returns at once instead of sleeping through it.
+        var pendingWake = false
         var dropped = 0
     }
 
@@ -53,9 +56,10 @@ public final class AlertTransitionBuffer: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let ready: [AlertTransition]? = state.withLock { state in
-                    if !state.items.isEmpty || state.finished || Task.isCancelled {
+                    if !state.items.isEmpty || state.finished || state.pendingWake || Task.isCancelled {
                         let items = state.items
                         state.items = []
+                        state.pendingWake = false
                         return items
                     }
                     state.waiter = continuation
@@ -91,7 +95,10 @@ public final class AlertTransitionBuffer: Sendable {
     /// without finishing: used when the consumer must re-check its state.
     public func wake() {
         let wake: (CheckedContinuation<[AlertTransition], Never>, [AlertTransition])? = state.withLock { state in
-            guard let waiter = state.waiter else { return nil }
+            guard let waiter = state.waiter else {
+                state.pendingWake = true
+                return nil
+            }
             state.waiter = nil
             let items = state.items
             state.items = []
