@@ -131,6 +131,67 @@ struct EndToEndTests {
         await alerter.process.stop()
     }
 
+    @Test("events flow through routes and groups into notifications; inhibition and resolve included")
+    func notifications() async throws {
+        let directory = try makeTemporaryDirectory("e2e-notify")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let nats = try await NATSServer.start(in: directory)
+        defer { Task { await nats.stop() } }
+        let alerter = try AlerterProcess(config: Self.config(natsURL: nats.url) + """
+
+            route:
+              receiver: oncall
+              group_by: [alertname]
+              group_wait: 1500ms
+              group_interval: 1s
+              repeat_interval: 1h
+              routes:
+                - receiver: ml
+                  subjects: ["drl_training.>"]
+                  group_wait: 0s
+                  repeat_interval: never
+            receivers: [{name: oncall}, {name: ml}]
+            inhibit_rules:
+              - source_matchers: ['severity="critical"']
+                target_matchers: ['severity="warning"']
+                equal: [source]
+            """, directory: directory)
+        try await alerter.process.waitForOutput(containing: "subscribed; waiting for events")
+        func send(_ arguments: [String]) async throws {
+            let result = try await AlerterProcess.run(["send", "--server", nats.url] + arguments, directory: directory)
+            #expect(result.status == 0, "\(result.output)")
+        }
+        try await send(["--subject", "drl_training.diverged_irrecoverably", "--alertname", "diverged_irrecoverably", "--source", "ppo-42"])
+        try await send(["--subject", "system.error.critical", "--alertname", "disk_full", "--source", "db-1", "--count", "3"])
+        try await send(["--subject", "system.error.critical", "--alertname", "disk_full", "--source", "db-2"])
+        try await send(["--subject", "system.error.critical", "--alertname", "node_down", "--source", "db-3"])
+        try await send(["--subject", "system.error.critical", "--alertname", "disk_slow", "--source", "db-3", "--severity", "warning"])
+        try await alerter.process.waitForOutput(containing: "\"notification\"", count: 3)
+        try await send(["--subject", "system.error.critical", "--alertname", "disk_full", "--source", "db-1", "--resolved"])
+        try await alerter.process.waitForOutput(containing: "\"notification\"", count: 4)
+        try await Task.sleep(for: .seconds(1.5))
+        await alerter.process.stop()
+
+        let notifications = alerter.process.jsonLines.filter { $0["event"] as? String == "notification" }
+        func sources(_ alerts: Any?) -> [String] {
+            ((alerts as? [[String: Any]]) ?? []).compactMap { ($0["labels"] as? [String: String])?["source"] }.sorted()
+        }
+        let summary = notifications.map { n -> String in
+            let group = (n["group_labels"] as? [String: String])?["alertname"] ?? "?"
+            return "\(n["receiver"] as? String ?? "?") \(group) firing=\(sources(n["firing"])) resolved=\(sources(n["resolved"]))"
+        }
+        #expect(summary == [
+            "ml diverged_irrecoverably firing=[\"ppo-42\"] resolved=[]",
+            "oncall disk_full firing=[\"db-1\", \"db-2\"] resolved=[]",
+            "oncall node_down firing=[\"db-3\"] resolved=[]",
+            "oncall disk_full firing=[\"db-2\"] resolved=[\"db-1\"]",
+        ])
+        // The crash-like event reached its receiver at once; the warning from db-3 was inhibited.
+        #expect(!summary.contains { $0.contains("disk_slow") })
+        let first = try #require((notifications[1]["firing"] as? [[String: Any]])?.first { ($0["labels"] as? [String: String])?["source"] == "db-1" })
+        #expect(first["repeat_count"] as? Int == 2)
+    }
+
     @Test("check-config lists every error by YAML path and exits non-zero")
     func checkConfig() async throws {
         let directory = try makeTemporaryDirectory("check")
