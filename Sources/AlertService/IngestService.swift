@@ -18,19 +18,24 @@ public final class IngestService: Service {
     public let counters: IngestCounters
     public let silencer: Silencer
     public let notificationLog: NotificationLog
+    public let journal: StateJournal
+    public let stateStore: any StateStore
     private let logger: Logger
     private let output: AlertOutput
     private let clock: any WallClock
 
-    public init(config: AlerterConfig, logger: Logger, clock: any WallClock = SystemWallClock()) {
+    public init(config: AlerterConfig, logger: Logger, clock: any WallClock = SystemWallClock(),
+                stateStore: any StateStore = MemoryStateStore()) {
         self.config = config
         self.logger = logger
         self.clock = clock
         self.store = AlertStore(limits: .init(maxActiveAlerts: config.state.maxActiveAlerts))
         self.transitions = AlertTransitionBuffer()
         self.counters = IngestCounters()
-        self.silencer = Silencer()
-        self.notificationLog = NotificationLog()
+        self.journal = StateJournal()
+        self.stateStore = stateStore
+        self.silencer = Silencer(journal: journal)
+        self.notificationLog = NotificationLog(journal: journal)
         self.output = AlertOutput(logger: logger)
     }
 
@@ -38,6 +43,17 @@ public final class IngestService: Service {
         let natsConfig = config.nats
         let logger = self.logger
         logger.warning("state backend is memory and ingest uses core NATS: delivery is at-most-once and alert state is lost on restart")
+        // State comes back before the first event is consumed.
+        let persisted = try await stateStore.load()
+        store.restore(persisted.alerts)
+        silencer.restore(persisted.silences)
+        notificationLog.restore(persisted.notificationLog)
+        if !persisted.alerts.isEmpty || !persisted.silences.isEmpty {
+            logger.info("state restored", metadata: [
+                "alerts": .stringConvertible(persisted.alerts.count), "silences": .stringConvertible(persisted.silences.count),
+                "notification_log_entries": .stringConvertible(persisted.notificationLog.count),
+            ])
+        }
         let connection = try await runBlocking("nats-alerter.connect") { () throws(NATSError) -> NATSConnection in
             try NATSConnection(configuration: natsConfig.connection, logger: logger)
         }
@@ -99,13 +115,28 @@ public final class IngestService: Service {
         withExtendedLifetime(subscriptions) {}
     }
 
+    /// Writes journaled state changes to the state store. A failure is logged
+    /// and the changes are kept for the next attempt, never dropped.
+    private func persist() async {
+        let changes = journal.drain()
+        guard !changes.isEmpty else { return }
+        do {
+            try await stateStore.record(changes)
+        } catch {
+            logger.error("could not write state; will retry", metadata: ["error": .string("\(error)"), "changes": .stringConvertible(changes.count)])
+            journal.prepend(changes)
+        }
+    }
+
     /// The engine loop: wakes for new transitions or for the engine's next
     /// deadline (a group flush, a resolve-timeout scan), whichever comes first.
     private func runEngine(connection: NATSConnection) async {
         // The engine is owned by this task alone (it is not thread-safe).
         let engine = AlertEngine(
-            configuration: config.engine, store: store, silencer: silencer, notificationLog: notificationLog, logger: logger
+            configuration: config.engine, store: store, silencer: silencer, notificationLog: notificationLog,
+            journal: journal, logger: logger
         )
+        engine.adopt(store.activeAlerts() + store.resolvedAlerts(), at: clock.now())
         let transitions = self.transitions
         while !Task.isCancelled {
             let timer = engine.nextDeadline.map { deadline in
@@ -121,6 +152,7 @@ public final class IngestService: Service {
             batch.forEach(output.emit)
             engine.apply(batch, at: now)
             engine.advance(to: now).forEach(output.emit)
+            await persist()
             if connection.state == .closed { break }
         }
     }

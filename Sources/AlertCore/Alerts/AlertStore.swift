@@ -103,14 +103,28 @@ public final class AlertStore: Sendable {
         }
     }
 
-    /// Forgets resolved alerts that ended more than `retention` ago; returns how many.
+    /// Forgets resolved alerts that ended more than `retention` ago; returns their fingerprints.
     @discardableResult
-    public func collectGarbage(now: Date, retention: Duration) -> Int {
+    public func collectGarbage(now: Date, retention: Duration) -> [Fingerprint] {
         state.withLock { state in
             let cutoff = now.addingTimeInterval(-retention.seconds)
-            let before = state.resolved.count
-            state.resolved = state.resolved.filter { ($0.value.endsAt ?? now) > cutoff }
-            return before - state.resolved.count
+            let doomed = state.resolved.values.filter { ($0.endsAt ?? now) <= cutoff }.map(\.fingerprint)
+            for fingerprint in doomed { state.resolved[fingerprint] = nil }
+            return doomed.sorted()
+        }
+    }
+
+    /// Puts back alerts loaded from a state store (at start-up, before ingest
+    /// begins): firing ones become active, resolved ones are retained.
+    public func restore(_ alerts: [Alert]) {
+        state.withLock { state in
+            for alert in alerts {
+                if alert.isFiring {
+                    state.active[alert.fingerprint] = alert
+                } else {
+                    state.resolved[alert.fingerprint] = alert
+                }
+            }
         }
     }
 }

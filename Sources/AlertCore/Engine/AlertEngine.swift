@@ -20,6 +20,8 @@ public final class AlertEngine {
     private var nextStaleScan: Date?
     private var nextGarbageCollection: Date?
     private let logger: Logger
+    /// Receives alert transitions for the state store, when there is one.
+    public let journal: StateJournal?
 
     /// How often firing alerts are checked against their resolve timeout.
     public var staleScanInterval: Duration = .seconds(5)
@@ -31,8 +33,10 @@ public final class AlertEngine {
         store: AlertStore,
         silencer: Silencer = Silencer(),
         notificationLog: NotificationLog = NotificationLog(),
+        journal: StateJournal? = nil,
         logger: Logger = Logger(label: "nats-alerter.engine")
     ) {
+        self.journal = journal
         self.configuration = configuration
         self.store = store
         self.silencer = silencer
@@ -54,9 +58,11 @@ public final class AlertEngine {
             case .fired(let alert):
                 inhibitor.alertFired(alert.fingerprint, labels: alert.labels)
                 dispatcher.insert(alert, now: now)
+                journal?.append(.alertUpserted(alert))
             case .resolved(let alert):
                 inhibitor.alertResolved(alert.fingerprint)
                 dispatcher.insert(alert, now: now)
+                journal?.append(.alertUpserted(alert))
             case .duplicate, .resolveOfUnknown, .refusedAtCapacity:
                 break
             }
@@ -91,7 +97,8 @@ public final class AlertEngine {
             notifications.append(contentsOf: flush(groupKey: key, at: at))
         }
         if nextGarbageCollection.map({ $0 <= now }) ?? true {
-            store.collectGarbage(now: now, retention: configuration.resolvedRetention)
+            let forgotten = store.collectGarbage(now: now, retention: configuration.resolvedRetention)
+            journal?.append(contentsOf: forgotten.map(StateChange.alertRemoved))
             notificationLog.collectGarbage(now: now)
             silencer.collectGarbage(at: now, retention: configuration.silenceRetention)
             nextGarbageCollection = now.addingTimeInterval(garbageCollectionInterval.seconds)

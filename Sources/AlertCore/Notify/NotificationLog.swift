@@ -59,10 +59,20 @@ public final class NotificationLog: Sendable {
     /// How long an entry is kept after its last notification (Alertmanager: 120h).
     public let retention: Duration
 
-    public init(retention: Duration = .seconds(120 * 3600), entries: [NotificationLogEntry] = []) {
+    private let journal: StateJournal?
+
+    public init(retention: Duration = .seconds(120 * 3600), entries: [NotificationLogEntry] = [], journal: StateJournal? = nil) {
         self.retention = retention
+        self.journal = journal
         self.entries.withLock { map in
             for entry in entries { map[Key(receiver: entry.receiver, groupKey: entry.groupKey)] = entry }
+        }
+    }
+
+    /// Puts back entries loaded from a state store at start-up (not journaled).
+    public func restore(_ restored: [NotificationLogEntry]) {
+        entries.withLock { map in
+            for entry in restored { map[Key(receiver: entry.receiver, groupKey: entry.groupKey)] = entry }
         }
     }
 
@@ -79,17 +89,20 @@ public final class NotificationLog: Sendable {
             timestamp: now, expiresAt: now.addingTimeInterval(retention.seconds)
         )
         entries.withLock { $0[Key(receiver: receiver, groupKey: groupKey)] = entry }
+        journal?.append(.notificationLogged(entry))
         return entry
     }
 
     /// Drops expired entries; returns how many.
     @discardableResult
     public func collectGarbage(now: Date) -> Int {
-        entries.withLock { map in
-            let before = map.count
-            map = map.filter { $0.value.expiresAt > now }
-            return before - map.count
+        let removed: [NotificationLogEntry] = entries.withLock { map in
+            let expired = map.values.filter { $0.expiresAt <= now }
+            for entry in expired { map[Key(receiver: entry.receiver, groupKey: entry.groupKey)] = nil }
+            return expired
         }
+        journal?.append(contentsOf: removed.map { .notificationLogRemoved(receiver: $0.receiver, groupKey: $0.groupKey) })
+        return removed.count
     }
 
     public var all: [NotificationLogEntry] {

@@ -16,15 +16,25 @@ public final class Silencer: Sendable {
     public static let defaultRetention: Duration = .seconds(120 * 60 * 60)
 
     private let silences: Mutex<[String: Silence]>
+    /// Receives every change, for the state store.
+    private let journal: StateJournal?
 
     /// Starts from `silences` as they are (a snapshot from `all`), without
     /// validating them; when ids repeat, the last one wins.
-    public init(silences: [Silence] = []) {
+    public init(silences: [Silence] = [], journal: StateJournal? = nil) {
+        self.journal = journal
         var byID: [String: Silence] = [:]
         for silence in silences {
             byID[silence.id] = silence
         }
         self.silences = Mutex(byID)
+    }
+
+    /// Puts back silences loaded from a state store at start-up (not journaled).
+    public func restore(_ restored: [Silence]) {
+        silences.withLock { stored in
+            for silence in restored { stored[silence.id] = silence }
+        }
     }
 
     /// Creates or updates a silence and returns the id in force afterwards.
@@ -66,6 +76,7 @@ public final class Silencer: Sendable {
                 }
                 updated.updatedAt = now
                 stored[updated.id] = updated
+                journal?.append(.silenceUpserted(updated))
                 return updated.id
             }
 
@@ -80,8 +91,10 @@ public final class Silencer: Sendable {
             created.updatedAt = now
             if let previous, previous.state(at: now) != .expired {
                 stored[previous.id] = Self.expired(previous, now: now)
+                journal?.append(.silenceUpserted(stored[previous.id]!))
             }
             stored[created.id] = created
+            journal?.append(.silenceUpserted(created))
             return created.id
         }
     }
@@ -96,6 +109,7 @@ public final class Silencer: Sendable {
             guard let silence = stored[id] else { throw .notFound(id) }
             guard silence.state(at: now) != .expired else { throw .alreadyExpired(id) }
             stored[id] = Self.expired(silence, now: now)
+            journal?.append(.silenceUpserted(stored[id]!))
         }
     }
 
@@ -153,6 +167,7 @@ public final class Silencer: Sendable {
             }
             for silence in doomed {
                 stored[silence.id] = nil
+                journal?.append(.silenceRemoved(id: silence.id))
             }
             return doomed.count
         }

@@ -1,0 +1,121 @@
+import Synchronization
+
+/// One change of durable state: what a `StateStore` writes. Only state
+/// transitions are journaled (a new alert, a resolve, a silence change, a
+/// notification sent, garbage collected); a duplicate event's `lastSeen` and
+/// count are not, so the hot path never waits on storage.
+public enum StateChange: Sendable, Equatable {
+    case alertUpserted(Alert)
+    case alertRemoved(Fingerprint)
+    case silenceUpserted(Silence)
+    case silenceRemoved(id: String)
+    case notificationLogged(NotificationLogEntry)
+    case notificationLogRemoved(receiver: String, groupKey: String)
+}
+
+/// Everything needed to rebuild the in-memory state after a restart.
+public struct PersistedState: Sendable, Equatable {
+    public var alerts: [Alert]
+    public var silences: [Silence]
+    public var notificationLog: [NotificationLogEntry]
+
+    public init(alerts: [Alert] = [], silences: [Silence] = [], notificationLog: [NotificationLogEntry] = []) {
+        self.alerts = alerts
+        self.silences = silences
+        self.notificationLog = notificationLog
+    }
+}
+
+/// Where alerts, silences and the notification log are kept across
+/// restarts. The engine's memory (`AlertStore`, `Silencer`,
+/// `NotificationLog`) is the working copy; a state store receives its
+/// changes and gives them back at start-up.
+///
+/// Implementations: `MemoryStateStore` (tests, and core-NATS mode, where state
+/// is lost on restart); the JetStream KV store (durable mode) lives in
+/// AlertIngest.
+public protocol StateStore: Sendable {
+    /// Everything stored, for start-up.
+    func load() async throws -> PersistedState
+    /// Applies changes in order. Called off the hot path, in batches.
+    func record(_ changes: [StateChange]) async throws
+}
+
+/// A `StateStore` in process memory.
+public final class MemoryStateStore: StateStore {
+    private struct Contents {
+        var alerts: [Fingerprint: Alert] = [:]
+        var silences: [String: Silence] = [:]
+        var log: [String: NotificationLogEntry] = [:]
+    }
+
+    private let contents = Mutex(Contents())
+
+    public init(_ initial: PersistedState = PersistedState()) {
+        contents.withLock { contents in
+            for alert in initial.alerts { contents.alerts[alert.fingerprint] = alert }
+            for silence in initial.silences { contents.silences[silence.id] = silence }
+            for entry in initial.notificationLog { contents.log[Self.key(entry.receiver, entry.groupKey)] = entry }
+        }
+    }
+
+    public func load() async throws -> PersistedState {
+        contents.withLock { contents in
+            PersistedState(
+                alerts: contents.alerts.values.sorted { $0.fingerprint < $1.fingerprint },
+                silences: contents.silences.values.sorted { $0.id < $1.id },
+                notificationLog: contents.log.values.sorted { ($0.receiver, $0.groupKey) < ($1.receiver, $1.groupKey) }
+            )
+        }
+    }
+
+    public func record(_ changes: [StateChange]) async throws {
+        contents.withLock { contents in
+            for change in changes {
+                switch change {
+                case .alertUpserted(let alert): contents.alerts[alert.fingerprint] = alert
+                case .alertRemoved(let fingerprint): contents.alerts[fingerprint] = nil
+                case .silenceUpserted(let silence): contents.silences[silence.id] = silence
+                case .silenceRemoved(let id): contents.silences[id] = nil
+                case .notificationLogged(let entry): contents.log[Self.key(entry.receiver, entry.groupKey)] = entry
+                case .notificationLogRemoved(let receiver, let groupKey): contents.log[Self.key(receiver, groupKey)] = nil
+                }
+            }
+        }
+    }
+
+    private static func key(_ receiver: String, _ groupKey: String) -> String {
+        receiver + "\u{0}" + groupKey
+    }
+}
+
+/// Collects state changes from the engine, the silencer and the notification
+/// log until the service writes them to its `StateStore`. Thread-safe;
+/// appends are cheap and never block on storage.
+public final class StateJournal: Sendable {
+    private let pending = Mutex<[StateChange]>([])
+
+    public init() {}
+
+    public func append(_ change: StateChange) {
+        pending.withLock { $0.append(change) }
+    }
+
+    public func append(contentsOf changes: [StateChange]) {
+        guard !changes.isEmpty else { return }
+        pending.withLock { $0.append(contentsOf: changes) }
+    }
+
+    /// Puts changes back in front (a write that failed), keeping their order.
+    public func prepend(_ changes: [StateChange]) {
+        pending.withLock { $0.insert(contentsOf: changes, at: 0) }
+    }
+
+    /// Takes every change recorded so far, in order.
+    public func drain() -> [StateChange] {
+        pending.withLock { changes in
+            defer { changes = [] }
+            return changes
+        }
+    }
+}
