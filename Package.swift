@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // MARK: C libraries (system packages; the only places C headers enter the build)
@@ -56,9 +58,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "AlertNotify",
+            dependencies: [
+                "AlertCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AlertService",
             dependencies: [
-                "AlertCore", "AlertIngest",
+                "AlertCore", "AlertIngest", "AlertNotify",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -83,10 +95,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AlertIngestTests", dependencies: ["AlertIngest", "AlertCore", "CNats", "AlertTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "AlertNotifyTests", dependencies: ["AlertNotify", "AlertCore"], swiftSettings: swiftSettings),
         .testTarget(name: "AlertServiceTests", dependencies: ["AlertService", "AlertCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AlertIngest", "AlertCore", "AlertService", "CNats", "AlertTestSupport"],
+            dependencies: ["AlertIngest", "AlertCore", "AlertService", "AlertNotify", "CNats", "AlertTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

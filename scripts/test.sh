@@ -22,7 +22,7 @@ if [[ $status != 0 ]]; then
     echo "test: build failed" >&2
     exit 1
 fi
-if grep -E "^/.*(Sources|Tests)/.*warning:" "$build_log" >/dev/null; then
+if grep -E "^$root/(Sources|Tests)/.*warning:" "$build_log" >/dev/null; then
     echo "test: the build has warnings (listed above); fix them" >&2
     exit 1
 fi
