@@ -62,8 +62,10 @@ public struct TemplateLibrary: Sendable {
         self.library = MustacheLibrary(templates: compiled)
     }
 
-    /// Loads overrides from the files matching `patterns` (globs, relative to `baseDirectory`).
-    public static func load(patterns: [String], baseDirectory: String) throws(TemplateError) -> TemplateLibrary {
+    /// Loads overrides from the files matching `patterns` (globs, relative to
+    /// `baseDirectory`). Alertmanager's Go template files (`*.tmpl`) cannot be
+    /// Mustache; they are skipped and returned in `skipped`.
+    public static func load(patterns: [String], baseDirectory: String, skipped: inout [String]) throws(TemplateError) -> TemplateLibrary {
         var overrides: [String: String] = [:]
         for pattern in patterns {
             let absolute = pattern.hasPrefix("/") ? pattern : baseDirectory + "/" + pattern
@@ -72,11 +74,15 @@ public struct TemplateLibrary: Sendable {
                 throw TemplateError("templates: \(pattern) does not exist")
             }
             for file in files {
+                if file.hasSuffix(".tmpl") {
+                    skipped.append(file)
+                    continue
+                }
                 guard let source = try? String(contentsOfFile: file, encoding: .utf8) else {
                     throw TemplateError("templates: cannot read \(file)")
                 }
                 var name = URL(fileURLWithPath: file).lastPathComponent
-                for suffix in [".mustache", ".tmpl"] where name.hasSuffix(suffix) { name.removeLast(suffix.count) }
+                if name.hasSuffix(".mustache") { name.removeLast(".mustache".count) }
                 overrides[name] = source
             }
         }
@@ -92,6 +98,15 @@ public struct TemplateLibrary: Sendable {
             throw TemplateError("cannot parse template \(source.prefix(60).debugDescription): \(error)")
         }
         return template.render(data, library: library)
+    }
+
+    /// Checks that template source parses (for config validation).
+    public static func validate(_ source: String) throws(TemplateError) {
+        do {
+            _ = try MustacheTemplate(string: source)
+        } catch {
+            throw TemplateError("not a valid Mustache template: \(error)")
+        }
     }
 
     /// Renders a named template of the library in `format`.

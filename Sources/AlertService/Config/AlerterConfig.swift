@@ -1,5 +1,6 @@
 public import AlertCore
 public import AlertIngest
+public import AlertNotify
 public import Logging
 
 /// The whole configuration file, validated. Top-level keys follow
@@ -12,6 +13,17 @@ public struct AlerterConfig: Sendable {
     public var log: LogSection
     /// Routing, receivers' policies, inhibition, time intervals, timeouts.
     public var engine: EngineConfiguration
+    /// The receivers' integrations, by receiver name.
+    public var receivers: [String: ReceiverConfiguration] = [:]
+    /// Built-in templates plus the files under `templates:`.
+    public var templates: TemplateLibrary = try! TemplateLibrary()
+    /// Retries of a failed delivery (`global.notification_deadline` bounds them).
+    public var retryPolicy = RetryPolicy()
+    /// `global.external_url`: the link back to this service in notifications.
+    public var externalURL = ""
+    /// Things that load but have no effect (unsupported Alertmanager
+    /// integrations or options); printed by check-config, logged at start.
+    public var notes: [String] = []
     /// Sections present in the file that this version
     /// reads but does not act on yet (they are kept so an existing
     /// Alertmanager config loads; check-config names them).

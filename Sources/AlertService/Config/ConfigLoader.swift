@@ -1,5 +1,6 @@
 public import AlertCore
 import AlertIngest
+import AlertNotify
 import Foundation
 import Logging
 import Yams
@@ -42,6 +43,7 @@ public enum ConfigLoader {
         let sections = reader.mapping(root, "", allowed: topLevelKeys)
         let section = { (name: String) in sections.first { $0.0 == name }?.1 }
         var engine = AlerterConfig.defaultEngine
+        var defaults = GlobalNotifyDefaults()
         for (key, node) in sections {
             switch key {
             case "nats":
@@ -52,7 +54,16 @@ public enum ConfigLoader {
             case "log":
                 config.log = readLog(node, &reader)
             case "global":
-                RoutingConfigReader.readGlobal(node, &reader, into: &engine)
+                RoutingConfigReader.readGlobal(node, &reader, into: &engine, defaults: &defaults, base: baseDirectory)
+            case "templates":
+                let patterns = reader.strings(node, "templates")
+                do {
+                    var skipped: [String] = []
+                    config.templates = try TemplateLibrary.load(patterns: patterns, baseDirectory: baseDirectory, skipped: &skipped)
+                    config.notes += skipped.map { "templates: \($0) is an Alertmanager Go template file; ignored (nats-alerter templates are *.mustache)" }
+                } catch {
+                    reader.fail("templates", "\(error)", node)
+                }
             case "route", "receivers", "inhibit_rules", "time_intervals", "mute_time_intervals":
                 break  // read below, in dependency order
             default:
@@ -68,8 +79,12 @@ public enum ConfigLoader {
             reader.fail(routeNode == nil ? "route" : "receivers", "route and receivers go together (a route names receivers)")
         }
         if let receiversNode {
-            engine.receivers = Dictionary(RoutingConfigReader.readReceivers(receiversNode, &reader).map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+            let receivers = RoutingConfigReader.readReceivers(receiversNode, &reader, defaults: defaults, base: baseDirectory, notes: &config.notes)
+            config.receivers = Dictionary(receivers.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+            engine.receivers = Dictionary(receivers.map { ($0.name, ReceiverPolicy(name: $0.name, sendResolved: $0.sendsResolved)) }, uniquingKeysWith: { $1 })
         }
+        if let deadline = defaults.notificationDeadline { config.retryPolicy.deadline = deadline }
+        config.externalURL = defaults.externalURL ?? ""
         if let routeNode {
             engine.route = RoutingConfigReader.readRoute(routeNode, "route", &reader, isRoot: true)
         }

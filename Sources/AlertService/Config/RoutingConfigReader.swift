@@ -1,4 +1,5 @@
 import AlertCore
+import AlertNotify
 import Foundation
 import Yams
 
@@ -21,21 +22,37 @@ struct RoutingConfigReader {
         "smtp_tls_config", "slack_api_url", "slack_api_url_file", "victorops_api_key", "victorops_api_key_file",
         "victorops_api_url", "pagerduty_url", "opsgenie_api_key", "opsgenie_api_key_file", "opsgenie_api_url",
         "wechat_api_url", "wechat_api_secret", "wechat_api_corp_id", "telegram_api_url", "webex_api_url",
-    ]
-    /// Alertmanager's default `send_resolved` per integration kind.
-    static let sendResolvedDefaults: [String: Bool] = [
-        "webhook_configs": true, "email_configs": false, "slack_configs": false, "pagerduty_configs": true,
-        "opsgenie_configs": true, "victorops_configs": true, "pushover_configs": true, "wechat_configs": false,
-        "telegram_configs": true, "discord_configs": true, "msteams_configs": true, "sns_configs": true,
-        "webex_configs": true, "alertmanager_configs": true,
+        // nats-alerter's additions:
+        "notification_deadline", "external_url",
     ]
 
     // MARK: global
 
-    static func readGlobal(_ node: Node, _ r: inout YAMLReader, into engine: inout EngineConfiguration) {
-        for (key, value) in r.mapping(node, "global", allowed: globalKeys) where key == "resolve_timeout" {
-            if let timeout = r.duration(value, "global.resolve_timeout", allowZero: false) { engine.resolveTimeout = timeout }
+    static func readGlobal(_ node: Node, _ r: inout YAMLReader, into engine: inout EngineConfiguration, defaults: inout GlobalNotifyDefaults, base: String) {
+        var password: String?, passwordFile: String?, slack: String?, slackFile: String?
+        for (key, value) in r.mapping(node, "global", allowed: globalKeys) {
+            let path = "global.\(key)"
+            switch key {
+            case "resolve_timeout":
+                if let timeout = r.duration(value, path, allowZero: false) { engine.resolveTimeout = timeout }
+            case "smtp_from": defaults.smtpFrom = r.string(value, path)
+            case "smtp_smarthost": defaults.smtpSmarthost = r.string(value, path)
+            case "smtp_hello": defaults.smtpHello = r.string(value, path)
+            case "smtp_auth_username": defaults.smtpAuthUsername = r.string(value, path)
+            case "smtp_auth_password": password = r.string(value, path)
+            case "smtp_auth_password_file": passwordFile = r.string(value, path)
+            case "smtp_auth_identity": defaults.smtpAuthIdentity = r.string(value, path)
+            case "smtp_require_tls": defaults.smtpRequireTLS = r.bool(value, path)
+            case "slack_api_url": slack = r.string(value, path)
+            case "slack_api_url_file": slackFile = r.string(value, path)
+            case "notification_deadline": defaults.notificationDeadline = r.duration(value, path, allowZero: false)
+            case "external_url": defaults.externalURL = r.string(value, path)
+            default: break
+            }
         }
+        let reader = ReceiverConfigReader(base: base, defaults: defaults)
+        defaults.smtpAuthPassword = reader.secret(password, passwordFile, "global.smtp_auth_password", &r)
+        defaults.slackAPIURL = reader.secret(slack, slackFile, "global.slack_api_url", &r)
     }
 
     // MARK: route
@@ -147,40 +164,16 @@ struct RoutingConfigReader {
 
     // MARK: receivers
 
-    static func readReceivers(_ node: Node, _ r: inout YAMLReader) -> [ReceiverPolicy] {
-        var receivers: [ReceiverPolicy] = []
+    static func readReceivers(_ node: Node, _ r: inout YAMLReader, defaults: GlobalNotifyDefaults, base: String, notes: inout [String]) -> [ReceiverConfiguration] {
+        var receivers: [ReceiverConfiguration] = []
         var names = Set<String>()
+        let reader = ReceiverConfigReader(base: base, defaults: defaults)
         for (index, item) in r.sequence(node, "receivers").enumerated() {
-            let path = "receivers[\(index)]"
-            var name: String?
-            var sendResolved: [Bool] = []
-            for (key, value) in r.mapping(item, path) {
-                if key == "name" {
-                    name = r.string(value, "\(path).name")
-                } else if key.hasSuffix("_configs") {
-                    let defaultValue = sendResolvedDefaults[key] ?? false
-                    for (position, integration) in r.sequence(value, "\(path).\(key)").enumerated() {
-                        let integrationPath = "\(path).\(key)[\(position)]"
-                        let fields = r.mapping(integration, integrationPath)
-                        if let (_, flag) = fields.first(where: { $0.0 == "send_resolved" }) {
-                            sendResolved.append(r.bool(flag, "\(integrationPath).send_resolved") ?? defaultValue)
-                        } else {
-                            sendResolved.append(defaultValue)
-                        }
-                    }
-                } else {
-                    r.fail("\(path).\(key)", "unknown field (a receiver has a name and *_configs lists)", value)
-                }
+            guard let receiver = reader.read(item, "receivers[\(index)]", &r, notes: &notes) else { continue }
+            if !names.insert(receiver.name).inserted {
+                r.fail("receivers[\(index)].name", "receiver \"\(receiver.name)\" is defined twice", item)
             }
-            guard let name, !name.isEmpty else {
-                r.fail(path, "a receiver needs a name", item)
-                continue
-            }
-            if !names.insert(name).inserted {
-                r.fail("\(path).name", "receiver \"\(name)\" is defined twice", item)
-            }
-            // No integration: alerts are only logged, resolves included.
-            receivers.append(ReceiverPolicy(name: name, sendResolved: sendResolved.isEmpty || sendResolved.contains(true)))
+            receivers.append(receiver)
         }
         return receivers
     }

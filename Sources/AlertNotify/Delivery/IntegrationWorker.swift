@@ -1,0 +1,111 @@
+public import AlertCore
+public import Logging
+
+/// One integration's queue and worker: notifications are delivered one at a
+/// time, in order, with retries, so a slow or dead receiver delays only its
+/// own queue — never ingest, the engine, or other receivers.
+///
+/// Threading: `enqueue` may be called from any task; `run()` is the worker
+/// and returns when the queue is finished and drained (or cancelled).
+public final class IntegrationWorker: Sendable {
+    public let receiver: String
+    public let integration: any Integration
+    public let capacity: Int
+    private let policy: RetryPolicy
+    private let statistics: DeliveryStatistics
+    private let logger: Logger
+    private let stream: AsyncStream<AlertCore.Notification>
+    private let continuation: AsyncStream<AlertCore.Notification>.Continuation
+    private var key: DeliveryStatistics.Key { .init(receiver: receiver, integration: integration.kind) }
+
+    public init(receiver: String, integration: any Integration, policy: RetryPolicy, statistics: DeliveryStatistics,
+                capacity: Int = 10_000, logger: Logger) {
+        self.receiver = receiver
+        self.integration = integration
+        self.policy = policy
+        self.statistics = statistics
+        self.capacity = capacity
+        self.logger = logger
+        (stream, continuation) = AsyncStream.makeStream(of: AlertCore.Notification.self, bufferingPolicy: .bufferingOldest(capacity))
+    }
+
+    /// Queues a notification; false (logged and counted) when the queue is full.
+    @discardableResult
+    public func enqueue(_ notification: AlertCore.Notification) -> Bool {
+        switch continuation.yield(notification) {
+        case .enqueued:
+            statistics.update(key) { $0.queued += 1 }
+            return true
+        case .dropped:
+            statistics.update(key) { $0.dropped += 1 }
+            logger.error("notification dropped: the queue is full", metadata: metadata(notification))
+            return false
+        case .terminated:
+            return false
+        @unknown default:
+            return false
+        }
+    }
+
+    /// No more notifications; `run` delivers what is queued and returns.
+    public func finish() {
+        continuation.finish()
+    }
+
+    public func run() async {
+        for await notification in stream {
+            statistics.update(key) { $0.queued -= 1 }
+            await deliver(notification)
+        }
+    }
+
+    /// Delivers with retries until success, a permanent failure, or the deadline.
+    func deliver(_ notification: AlertCore.Notification) async {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start.advanced(by: policy.deadline)
+        var attempt = 0
+        while true {
+            attempt += 1
+            do throws(NotifyError) {
+                try await integration.send(notification)
+                statistics.update(key) { $0.delivered += 1 }
+                statistics.observeLatency(integration: integration.kind, seconds: (clock.now - start).seconds)
+                if attempt > 1 {
+                    logger.info("notification delivered after retries", metadata: metadata(notification, ["attempts": .stringConvertible(attempt)]))
+                }
+                return
+            } catch {
+                if error.disposition == .permanent {
+                    statistics.update(key) { $0.failed[error.reason, default: 0] += 1 }
+                    logger.error("notification failed permanently", metadata: metadata(notification, [
+                        "reason": .string(error.reason), "error": .string(error.message), "attempts": .stringConvertible(attempt),
+                    ]))
+                    return
+                }
+                let wait = policy.delay(afterAttempt: attempt, retryAfter: error.retryAfter)
+                if clock.now.advanced(by: wait) > deadline || Task.isCancelled {
+                    statistics.update(key) { $0.failed[error.reason, default: 0] += 1 }
+                    logger.error("notification given up: retries exhausted its deadline", metadata: metadata(notification, [
+                        "reason": .string(error.reason), "error": .string(error.message), "attempts": .stringConvertible(attempt),
+                    ]))
+                    return
+                }
+                statistics.update(key) { $0.retries += 1 }
+                logger.warning("notification failed; retrying", metadata: metadata(notification, [
+                    "reason": .string(error.reason), "error": .string(error.message), "attempt": .stringConvertible(attempt),
+                    "retry_in_ms": .stringConvertible(Int(wait.seconds * 1000)),
+                ]))
+                try? await Task.sleep(for: wait)
+            }
+        }
+    }
+
+    private func metadata(_ notification: AlertCore.Notification, _ extra: Logger.Metadata = [:]) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "receiver": .string(receiver), "integration": .string(integration.kind), "group_key": .string(notification.groupKey),
+        ]
+        metadata.merge(extra) { $1 }
+        return metadata
+    }
+}
