@@ -1,5 +1,6 @@
 public import AlertCore
 public import AlertIngest
+import AlertNotify
 public import Logging
 public import ServiceLifecycle
 
@@ -83,8 +84,16 @@ public final class IngestService: Service {
         if let group = natsConfig.queueGroup { subscribed["queue_group"] = .string(group) }
         logger.info("subscribed; waiting for events", metadata: subscribed)
 
+        let store = self.store
+        let notifiers = try Notifiers(
+            receivers: Array(config.receivers.values), templates: config.templates, retryPolicy: config.retryPolicy,
+            externalURL: config.externalURL, logger: logger, lookup: { store.alert($0) }
+        )
+        let delivery = Task { await notifiers.run() }
+        for note in config.notes { logger.notice("configuration note", metadata: ["note": .string(note)]) }
+
         await cancelWhenGracefulShutdown {
-            await self.runEngine(connection: connection)
+            await self.runEngine(connection: connection, notifiers: notifiers)
         }
         if connection.state == .closed && !Task.isShuttingDownGracefully {
             transitions.drainNow().forEach(output.emit)
@@ -105,6 +114,15 @@ public final class IngestService: Service {
         }
         for error in drainErrors { logger.error("drain failed", metadata: ["error": .string(error)]) }
         transitions.drainNow().forEach(output.emit)
+        // In-flight and queued notifications get a bounded grace period.
+        notifiers.finish()
+        let grace = Task {
+            try? await Task.sleep(for: .seconds(10))
+            delivery.cancel()
+        }
+        await delivery.value
+        grace.cancel()
+        await notifiers.close()
         logger.notice("stopped", metadata: [
             "event": "ingest_summary",
             "counters": .dictionary(counters.snapshot.mapValues { .stringConvertible($0) }),
@@ -130,7 +148,7 @@ public final class IngestService: Service {
 
     /// The engine loop: wakes for new transitions or for the engine's next
     /// deadline (a group flush, a resolve-timeout scan), whichever comes first.
-    private func runEngine(connection: NATSConnection) async {
+    private func runEngine(connection: NATSConnection, notifiers: Notifiers) async {
         // The engine is owned by this task alone (it is not thread-safe).
         let engine = AlertEngine(
             configuration: config.engine, store: store, silencer: silencer, notificationLog: notificationLog,
@@ -151,7 +169,10 @@ public final class IngestService: Service {
             let now = clock.now()
             batch.forEach(output.emit)
             engine.apply(batch, at: now)
-            engine.advance(to: now).forEach(output.emit)
+            for notification in engine.advance(to: now) {
+                output.emit(notification)
+                notifiers.dispatch(notification)
+            }
             await persist()
             if connection.state == .closed { break }
         }

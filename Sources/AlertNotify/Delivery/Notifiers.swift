@@ -1,0 +1,127 @@
+public import AlertCore
+import AsyncHTTPClient
+public import Logging
+import NIOSSL
+import Synchronization
+
+/// Every receiver's integrations, each with its own queue and worker, plus
+/// the Alertmanager forwarders' resend loops. The engine hands it
+/// notifications; it never waits on a receiver.
+public final class Notifiers: Sendable {
+    /// Workers by receiver name.
+    public let workers: [String: [IntegrationWorker]]
+    public let statistics: DeliveryStatistics
+    private let forwarders: [AlertmanagerNotifier]
+    private let clients: [HTTPClient]
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - lookup: the live state of an alert, for the Alertmanager forwarders.
+    ///   - makeEmail: builds the email integration (kept injectable so this
+    ///     type does not depend on how SMTP is spoken).
+    public init(
+        receivers: [ReceiverConfiguration], templates: TemplateLibrary, retryPolicy: RetryPolicy, externalURL: String,
+        logger: Logger, lookup: @escaping @Sendable (Fingerprint) -> Alert?,
+        makeEmail: (EmailConfiguration) -> (any Integration)? = { _ in nil }
+    ) throws(NotifyError) {
+        let statistics = DeliveryStatistics()
+        let shared = HTTPClient(eventLoopGroupProvider: .singleton)
+        var clients = [shared]
+        func client(for tls: TLSSettings?) throws(NotifyError) -> HTTPClient {
+            guard let tls else { return shared }
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if let ca = tls.caFile { configuration.trustRoots = .file(ca) }
+            if tls.insecureSkipVerify { configuration.certificateVerification = .none }
+            if let cert = tls.certFile, let key = tls.keyFile {
+                do {
+                    configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
+                    configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+                } catch {
+                    throw NotifyError(.permanent, reason: "config", message: "cannot load client certificate \(cert): \(error)")
+                }
+            }
+            let dedicated = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: configuration))
+            clients.append(dedicated)
+            return dedicated
+        }
+        let rateLimiter = RateLimiter(interval: .seconds(1))
+        var workers: [String: [IntegrationWorker]] = [:]
+        var forwarders: [AlertmanagerNotifier] = []
+        for receiver in receivers {
+            var integrations: [any Integration] = []
+            for config in receiver.alertmanager {
+                let forwarder = AlertmanagerNotifier(configuration: config, poster: HTTPPoster(client: try client(for: config.tls)), logger: logger, lookup: lookup)
+                forwarders.append(forwarder)
+                integrations.append(forwarder)
+            }
+            for config in receiver.slack {
+                integrations.append(SlackNotifier(configuration: config, templates: templates, poster: HTTPPoster(client: shared),
+                                                  rateLimiter: rateLimiter, externalURL: externalURL))
+            }
+            for config in receiver.webhook {
+                integrations.append(WebhookNotifier(configuration: config, poster: HTTPPoster(client: shared), externalURL: externalURL))
+            }
+            for config in receiver.email {
+                if let email = makeEmail(config) { integrations.append(email) }
+            }
+            workers[receiver.name] = integrations.map {
+                IntegrationWorker(receiver: receiver.name, integration: $0, policy: retryPolicy, statistics: statistics, logger: logger)
+            }
+        }
+        self.workers = workers
+        self.statistics = statistics
+        self.forwarders = forwarders
+        self.clients = clients
+        self.logger = logger
+    }
+
+    /// Hands a notification to each integration of its receiver (never blocks).
+    public func dispatch(_ notification: AlertCore.Notification) {
+        for worker in workers[notification.receiver] ?? [] {
+            worker.enqueue(notification)
+        }
+    }
+
+    /// Notifications waiting per (receiver, integration).
+    public var queueDepths: [DeliveryStatistics.Key: Int] {
+        statistics.counts.mapValues(\.queued)
+    }
+
+    /// Runs the workers and the resenders. Returns once `finish()` was called
+    /// and every queue is delivered (or the task is cancelled); the resenders
+    /// stop then.
+    public func run() async {
+        let workers = self.workers.values.flatMap { $0 }
+        let forwarders = self.forwarders
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withTaskGroup(of: Void.self) { inner in
+                    for worker in workers { inner.addTask { await worker.run() } }
+                }
+            }
+            group.addTask {
+                await withTaskGroup(of: Void.self) { inner in
+                    for forwarder in forwarders { inner.addTask { await forwarder.runResender() } }
+                    await inner.waitForAll()
+                }
+                // Without forwarders this returns at once; wait for cancellation instead.
+                while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Stops accepting notifications; workers deliver what is queued. Call
+    /// `run`'s task cancellation after the grace period to stop retries.
+    public func finish() {
+        for worker in workers.values.flatMap({ $0 }) { worker.finish() }
+    }
+
+    /// Releases the HTTP clients (after `run` returned).
+    public func close() async {
+        for client in clients {
+            try? await client.shutdown()
+        }
+    }
+}
