@@ -104,7 +104,10 @@ let package = Package(
         .testTarget(name: "AlertServiceTests", dependencies: ["AlertService", "AlertCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AlertIngest", "AlertCore", "AlertService", "AlertNotify", "CNats", "AlertTestSupport"],
+            dependencies: [
+                "AlertIngest", "AlertCore", "AlertService", "AlertNotify", "CNats", "AlertTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

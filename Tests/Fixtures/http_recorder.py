@@ -21,6 +21,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--port-file", required=True)
 parser.add_argument("--out", required=True)
 parser.add_argument("--responses", default="")
+parser.add_argument("--port", type=int, default=0, help="listen on this port (0 = any free one)")
 args = parser.parse_args()
 
 script = [item for item in args.responses.split(",") if item]
@@ -53,7 +54,8 @@ class Recorder(BaseHTTPRequestHandler):
         pass
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+ThreadingHTTPServer.allow_reuse_address = True
+server = ThreadingHTTPServer(("127.0.0.1", args.port), Recorder)
 with open(args.port_file, "w") as f:
     f.write(str(server.server_address[1]))
 sys.stdout.write("listening on %d\n" % server.server_address[1])

@@ -21,12 +21,13 @@ final class HTTPRecorder: Sendable {
     var url: String { "http://127.0.0.1:\(port)" }
 
     /// - Parameter responses: scripted answers, e.g. ["429:2", "500"]; then 200s.
-    init(directory: URL, responses: [String] = []) async throws {
+    init(directory: URL, responses: [String] = [], port fixedPort: Int? = nil) async throws {
         let portFile = directory.appendingPathComponent("recorder-\(UUID().uuidString.prefix(8)).port")
         outFile = directory.appendingPathComponent("recorder-\(UUID().uuidString.prefix(8)).jsonl")
         var arguments = [packageRoot.appendingPathComponent("Tests/Fixtures/http_recorder.py").path,
                          "--port-file", portFile.path, "--out", outFile.path]
         if !responses.isEmpty { arguments += ["--responses", responses.joined(separator: ",")] }
+        if let fixedPort { arguments += ["--port", String(fixedPort)] }
         process = try ChildProcess(name: "http-recorder", executable: "/usr/bin/python3", arguments: arguments, directory: directory)
         guard await waitUntil(timeout: .seconds(10), { (try? String(contentsOf: portFile, encoding: .utf8)).flatMap { Int($0) } != nil }),
               let port = (try? String(contentsOf: portFile, encoding: .utf8)).flatMap({ Int($0) }) else {
