@@ -85,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "nats-alerter",
             dependencies: [
-                "AlertService", "AlertCore", "AlertIngest",
+                "AlertService", "AlertCore", "AlertIngest", "AlertNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

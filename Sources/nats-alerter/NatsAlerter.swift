@@ -1,5 +1,6 @@
 import AlertCore
 import AlertIngest
+import AlertNotify
 import AlertService
 import ArgumentParser
 import Foundation
@@ -11,7 +12,7 @@ struct NatsAlerter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nats-alerter",
         abstract: "Turns critical events published on NATS into deduplicated, well-behaved alerts.",
-        subcommands: [Run.self, CheckConfig.self, Send.self, Routes.self],
+        subcommands: [Run.self, CheckConfig.self, Send.self, Routes.self, Template.self],
         defaultSubcommand: Run.self
     )
 }
@@ -300,6 +301,80 @@ extension NatsAlerter {
                 }
             }
         }
+    }
+}
+
+extension NatsAlerter {
+    struct Template: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Work with notification templates.", subcommands: [Render.self])
+
+        struct Render: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Print what a receiver's integrations would send for sample alerts, without sending.",
+                discussion: """
+                    --alerts is a JSON file: a list of alerts, each {"labels": {...}, "annotations": {...}, \
+                    "status": "firing"|"resolved", "startsAt": RFC 3339, "endsAt": RFC 3339, "generatorURL": "...", \
+                    "repeatCount": n, "currentValue": x, "thresholdValue": y} (only labels is required). \
+                    The group labels are the receiver's first route's group_by values of the first alert.
+                    """
+            )
+            @OptionGroup var options: ConfigOption
+
+            @Option(help: "The receiver whose integrations render.")
+            var receiver: String
+
+            @Option(help: "JSON file with sample alerts.")
+            var alerts: String
+
+            func run() async throws {
+                let config = try loadOrExit(options.config)
+                guard let receiverConfig = config.receivers[receiver] ?? (config.engine.receivers[receiver] != nil ? ReceiverConfiguration(name: receiver) : nil) else {
+                    throw ValidationError("--receiver: no receiver named \"\(receiver)\" (have: \(config.engine.receivers.keys.sorted().joined(separator: ", ")))")
+                }
+                let notification = try SampleAlerts.notification(file: alerts, receiver: receiver, route: Route(root: config.engine.route))
+                print(try NotificationPreview.render(receiver: receiverConfig, notification: notification, templates: config.templates, externalURL: config.externalURL))
+            }
+        }
+    }
+}
+
+/// Reads `template render`'s sample alerts.
+enum SampleAlerts {
+    static func notification(file: String, receiver: String, route: Route) throws -> AlertCore.Notification {
+        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("--alerts: cannot read \(file)") }
+        guard let list = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] else {
+            throw ValidationError("--alerts: \(file) must hold a JSON list of alert objects")
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        func date(_ value: Any?) -> Date? {
+            guard let text = value as? String else { return nil }
+            return formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+        }
+        var firing: [NotifiedAlert] = [], resolved: [NotifiedAlert] = []
+        let now = Date()
+        for (index, object) in list.enumerated() {
+            guard let labels = object["labels"] as? [String: String] else { throw ValidationError("--alerts: alert \(index) has no \"labels\" object of strings") }
+            var event = AlertEvent(labels: labels, annotations: object["annotations"] as? [String: String] ?? [:])
+            event.generatorURL = object["generatorURL"] as? String ?? ""
+            event.currentValue = object["currentValue"] as? Double
+            event.thresholdValue = object["thresholdValue"] as? Double
+            let labelSet = LabelSet(labels)
+            var alert = Alert(event: event, fingerprint: labelSet.fingerprint, receivedAt: date(object["startsAt"]) ?? now.addingTimeInterval(-600))
+            alert.labels = labelSet
+            alert.repeatCount = object["repeatCount"] as? Int ?? 0
+            if object["status"] as? String == "resolved" || date(object["endsAt"]) != nil {
+                alert.endsAt = date(object["endsAt"]) ?? now
+                resolved.append(NotifiedAlert(alert: alert))
+            } else {
+                firing.append(NotifiedAlert(alert: alert))
+            }
+        }
+        let first = (firing + resolved).first?.alert.labels ?? LabelSet()
+        let matched = route.match(first).first { $0.receiver == receiver } ?? route
+        let groupLabels = matched.groupLabels(for: first)
+        return AlertCore.Notification(receiver: receiver, groupKey: AggregationGroup.key(route: matched, labels: groupLabels),
+                                      groupLabels: groupLabels, firing: firing, resolved: resolved, sendResolved: true, timestamp: now)
     }
 }
 

@@ -17,13 +17,15 @@ public struct SlackNotifier: Integration {
 
     public let configuration: SlackConfiguration
     public let templates: TemplateLibrary
-    public let poster: HTTPPoster
+    public let poster: HTTPPoster?
     public let rateLimiter: RateLimiter
     public let externalURL: String
     public var kind: String { "slack" }
     public var sendResolved: Bool { configuration.sendResolved }
 
-    public init(configuration: SlackConfiguration, templates: TemplateLibrary, poster: HTTPPoster, rateLimiter: RateLimiter, externalURL: String = "") {
+    /// - Parameter poster: nil only to render messages (previews).
+    public init(configuration: SlackConfiguration, templates: TemplateLibrary, poster: HTTPPoster?,
+                rateLimiter: RateLimiter = RateLimiter(interval: .seconds(1)), externalURL: String = "") {
         self.configuration = configuration
         self.templates = templates
         self.poster = poster
@@ -36,6 +38,7 @@ public struct SlackNotifier: Integration {
         if !configuration.sendResolved { notification.resolved = [] }
         guard !notification.firing.isEmpty || !notification.resolved.isEmpty else { return }
         let payload = try message(for: notification)
+        guard let poster else { throw NotifyError(.permanent, reason: "config", message: "Slack notifier built for previews only") }
         let url = try configuration.apiURL.value()
         await rateLimiter.acquire(url)
         try await poster.post(url, json: payload, timeout: configuration.timeout, what: "Slack message")
