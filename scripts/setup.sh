@@ -7,9 +7,9 @@
 # Runs `apt-get update` once before the first install, as a fresh machine needs.
 set -euo pipefail
 
-packages=(pkg-config libnats-dev libprotobuf-c-dev nats-server)
+packages=(pkg-config libnats-dev libprotobuf-c-dev nats-server prometheus-alertmanager)
 if [[ "${1:-}" == "--test" ]]; then
-    packages+=(protobuf-c-compiler protobuf-compiler prometheus-alertmanager)
+    packages+=(protobuf-c-compiler protobuf-compiler)
 fi
 
 missing=()
