@@ -1,0 +1,44 @@
+@testable import AlertNotify
+import Foundation
+import Testing
+
+@Suite("Retry policy and Retry-After")
+struct DeliveryPolicyTests {
+    @Test("backoff starts at 500 ms, doubles, is capped at 60 s, with jitter between 50 % and 100 %")
+    func backoff() {
+        let policy = RetryPolicy()
+        #expect(policy.delay(afterAttempt: 1, retryAfter: nil, random: 1) == .milliseconds(500))
+        #expect(policy.delay(afterAttempt: 2, retryAfter: nil, random: 1) == .seconds(1))
+        #expect(policy.delay(afterAttempt: 5, retryAfter: nil, random: 1) == .seconds(8))
+        #expect(policy.delay(afterAttempt: 20, retryAfter: nil, random: 1) == .seconds(60))
+        #expect(policy.delay(afterAttempt: 3, retryAfter: nil, random: 0.5) == .seconds(1))
+    }
+
+    @Test("Retry-After is a floor that jitter never shortens")
+    func retryAfterFloor() {
+        let policy = RetryPolicy()
+        #expect(policy.delay(afterAttempt: 1, retryAfter: .seconds(2), random: 0.5) == .seconds(2))
+        #expect(policy.delay(afterAttempt: 8, retryAfter: .seconds(2), random: 1) == .seconds(60))
+    }
+
+    @Test("Retry-After parses delta-seconds and HTTP dates")
+    func retryAfterParsing() throws {
+        #expect(HTTPPoster.retryAfter("2") == .seconds(2))
+        #expect(HTTPPoster.retryAfter("0.5") == .milliseconds(500))
+        #expect(HTTPPoster.retryAfter("soon") == nil)
+        #expect(HTTPPoster.retryAfter(nil) == nil)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        let inTenSeconds = formatter.string(from: Date().addingTimeInterval(10))
+        let parsed = try #require(HTTPPoster.retryAfter(inTenSeconds))
+        #expect(parsed > .seconds(7) && parsed <= .seconds(10))
+    }
+
+    @Test("error messages name only the host of a secret URL")
+    func hostOnly() {
+        #expect(HTTPPoster.host(of: "https://hooks.slack.com/services/T0/B0/SECRET") == "hooks.slack.com")
+        #expect(HTTPPoster.host(of: "http://127.0.0.1:8080/hook?token=x") == "127.0.0.1:8080")
+    }
+}
