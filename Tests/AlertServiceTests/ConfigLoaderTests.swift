@@ -156,6 +156,51 @@ struct ConfigLoaderTests {
         #expect(found.contains { $0.hasPrefix(expected) }, "got \(found)")
     }
 
+    @Test("receiver errors are named by YAML path", arguments: [
+        ("receivers: [{name: t, slack_configs: [{channel: x}]}]", "receivers[0].slack_configs[0].api_url: missing: set api_url, api_url_file or global.slack_api_url"),
+        ("receivers: [{name: t, slack_configs: [{api_url: 'ftp://x'}]}]", "receivers[0].slack_configs[0].api_url: not an http:// or https:// URL"),
+        ("receivers: [{name: t, slack_configs: [{api_url: 'http://x', title: '{{ .CommonLabels.alertname }}'}]}]", "receivers[0].slack_configs[0].title: this looks like an Alertmanager Go template"),
+        ("receivers: [{name: t, slack_configs: [{api_url: 'http://x', text: '{{#firing}}'}]}]", "receivers[0].slack_configs[0].text: not a valid Mustache template"),
+        ("receivers: [{name: t, slack_configs: [{api_url: 'http://x', chanel: y}]}]", "receivers[0].slack_configs[0].chanel: unknown field; did you mean \"channel\"?"),
+        ("receivers: [{name: t, email_configs: [{to: a@b.c}]}]", "receivers[0].email_configs[0].from: missing: set from or global.smtp_from"),
+        ("receivers: [{name: t, email_configs: [{to: a@b.c, from: x@y.z}]}]", "receivers[0].email_configs[0].smarthost: missing"),
+        ("receivers: [{name: t, email_configs: [{to: a@b.c, from: x@y.z, smarthost: mail}]}]", "receivers[0].email_configs[0].smarthost: \"mail\" is not host:port"),
+        ("receivers: [{name: t, email_configs: [{to: a@b.c, from: x@y.z, smarthost: 'm:25', headers: {'Bad Header': x}}]}]", "receivers[0].email_configs[0].headers.Bad Header: not a valid header name"),
+        ("receivers: [{name: t, webhook_configs: [{max_alerts: 3}]}]", "receivers[0].webhook_configs[0].url: missing: set url or url_file"),
+        ("receivers: [{name: t, webhook_configs: [{url: 'http://x', url_file: f}]}]", "receivers[0].webhook_configs[0].url: set either the value or its _file twin"),
+        ("receivers: [{name: t, alertmanager_configs: [{urls: []}]}]", "receivers[0].alertmanager_configs[0].urls: at least one Alertmanager URL"),
+        ("receivers: [{name: t, alertmanager_configs: [{urls: ['am:9093']}]}]", "receivers[0].alertmanager_configs[0].urls[0]: \"am:9093\" is not an http:// or https:// URL"),
+        ("receivers: [{name: t, alertmanager_configs: [{urls: ['http://a'], resend_interval: 0s}]}]", "receivers[0].alertmanager_configs[0].resend_interval: must be greater than 0"),
+        ("receivers: [{name: t, sms_configs: []}]", "receivers[0].sms_configs: unknown field"),
+    ])
+    func receiverErrors(yaml: String, expected: String) {
+        let found = issues("nats: {subjects: [a]}\nroute: {receiver: t}\n" + yaml)
+        #expect(found.contains { $0.hasPrefix(expected) }, "got \(found)")
+    }
+
+    @Test("global defaults fill integrations; unsupported Alertmanager kinds and options are noted, not fatal")
+    func globalsAndNotes() throws {
+        let config = try ConfigLoader.parse(yaml: """
+            nats: {subjects: [a]}
+            global: {smtp_from: a@x.org, smtp_smarthost: "mail:587", smtp_require_tls: false, smtp_auth_username: u, smtp_auth_password: p,
+                     notification_deadline: 2m, external_url: "http://alerter"}
+            route: {receiver: t}
+            receivers:
+              - name: t
+                email_configs: [{to: "b@x.org"}]
+                pagerduty_configs: [{routing_key: k}]
+                webhook_configs: [{url: "http://hook", http_config: {}}]
+            """)
+        let email = try #require(config.receivers["t"]?.email.first)
+        #expect(email.from == "a@x.org" && email.smarthost == "mail:587" && email.requireTLS == false)
+        #expect(email.authUsername == "u" && email.authPassword == .inline("p"))
+        #expect(config.retryPolicy.deadline == .seconds(120))
+        #expect(config.externalURL == "http://alerter")
+        #expect(config.notes.contains { $0.hasPrefix("receivers[0].pagerduty_configs: Alertmanager integration not supported") })
+        #expect(config.notes.contains { $0.hasPrefix("receivers[0].webhook_configs[0].http_config: Alertmanager option without effect") })
+        #expect(config.engine.receivers["t"]?.sendResolved == true)  // the webhook sends resolved
+    }
+
     @Test("secrets come from *_file twins, relative to the config's folder")
     func secretFiles() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("alerter-config-\(UUID().uuidString)")
