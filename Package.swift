@@ -34,6 +34,11 @@ let package = Package(
             pkgConfig: "libprotobuf-c",
             providers: [.apt(["libprotobuf-c-dev"])]
         ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         // protoc-c output for proto/, committed; regenerate with scripts/generate-proto.sh.
         .target(
             name: "CAlertProto",
@@ -60,7 +65,7 @@ let package = Package(
         .target(
             name: "AlertNotify",
             dependencies: [
-                "AlertCore",
+                "AlertCore", "CCurl",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
