@@ -93,14 +93,14 @@ let package = Package(
         ),
 
         // MARK: Tests — one target per module; integration tests need real servers.
-        .target(name: "AlertTestSupport", path: "Tests/AlertTestSupport", swiftSettings: swiftSettings),
+        .target(name: "AlertTestSupport", dependencies: ["AlertCore"], path: "Tests/AlertTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "AlertCoreTests",
             dependencies: ["AlertCore", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AlertIngestTests", dependencies: ["AlertIngest", "AlertCore", "CNats", "AlertTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "AlertNotifyTests", dependencies: ["AlertNotify", "AlertCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "AlertNotifyTests", dependencies: ["AlertNotify", "AlertCore", "AlertTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AlertServiceTests", dependencies: ["AlertService", "AlertCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
