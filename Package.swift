@@ -36,6 +36,11 @@ let package = Package(
             pkgConfig: "libprotobuf-c",
             providers: [.apt(["libprotobuf-c-dev"])]
         ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         // protoc-c output for proto/, committed; regenerate with scripts/generate-proto.sh.
         .target(
             name: "CAlertProto",
@@ -62,7 +67,7 @@ let package = Package(
         .target(
             name: "AlertNotify",
             dependencies: [
-                "AlertCore",
+                "AlertCore", "CCurl",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -93,14 +98,14 @@ let package = Package(
         ),
 
         // MARK: Tests — one target per module; integration tests need real servers.
-        .target(name: "AlertTestSupport", path: "Tests/AlertTestSupport", swiftSettings: swiftSettings),
+        .target(name: "AlertTestSupport", dependencies: ["AlertCore"], path: "Tests/AlertTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "AlertCoreTests",
             dependencies: ["AlertCore", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AlertIngestTests", dependencies: ["AlertIngest", "AlertCore", "CNats", "AlertTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "AlertNotifyTests", dependencies: ["AlertNotify", "AlertCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "AlertNotifyTests", dependencies: ["AlertNotify", "AlertCore", "AlertTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AlertServiceTests", dependencies: ["AlertService", "AlertCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",

@@ -2,14 +2,15 @@
 # Installs the Debian packages nats-alerter needs, if missing (Debian 12).
 #
 #   scripts/setup.sh          what building and running need
-#   scripts/setup.sh --test   plus what the test suite starts (Alertmanager, protoc)
+#   scripts/setup.sh --test   plus what the test suite starts (Alertmanager, protoc,
+#                             an SMTP server, openssl for test certificates)
 #
 # Runs `apt-get update` once before the first install, as a fresh machine needs.
 set -euo pipefail
 
-packages=(pkg-config libnats-dev libprotobuf-c-dev nats-server prometheus-alertmanager)
+packages=(pkg-config libnats-dev libprotobuf-c-dev libcurl4-openssl-dev nats-server prometheus-alertmanager)
 if [[ "${1:-}" == "--test" ]]; then
-    packages+=(protobuf-c-compiler protobuf-compiler)
+    packages+=(protobuf-c-compiler protobuf-compiler python3-aiosmtpd openssl)
 fi
 
 missing=()

@@ -87,7 +87,10 @@ public final class IngestService: Service {
         let store = self.store
         let notifiers = try Notifiers(
             receivers: Array(config.receivers.values), templates: config.templates, retryPolicy: config.retryPolicy,
-            externalURL: config.externalURL, logger: logger, lookup: { store.alert($0) }
+            externalURL: config.externalURL, logger: logger, lookup: { store.alert($0) },
+            makeEmail: { [templates = config.templates, externalURL = config.externalURL] in
+                EmailNotifier(configuration: $0, templates: templates, externalURL: externalURL)
+            }
         )
         let delivery = Task { await notifiers.run() }
         for note in config.notes { logger.notice("configuration note", metadata: ["note": .string(note)]) }

@@ -12,6 +12,7 @@ request gets 200. Binds 127.0.0.1 only.
 """
 import argparse
 import json
+import signal
 import sys
 import threading
 import time
@@ -23,6 +24,10 @@ parser.add_argument("--out", required=True)
 parser.add_argument("--responses", default="")
 parser.add_argument("--port", type=int, default=0, help="listen on this port (0 = any free one)")
 args = parser.parse_args()
+
+# Children of `swift test` inherit a mask that blocks SIGTERM: unblock it so
+# the harness can stop this server politely.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 script = [item for item in args.responses.split(",") if item]
 lock = threading.Lock()

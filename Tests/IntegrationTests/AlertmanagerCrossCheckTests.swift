@@ -67,9 +67,9 @@ struct AlertmanagerCrossCheckTests {
         let directory = try makeTemporaryDirectory("am-cross")
         defer { try? FileManager.default.removeItem(at: directory) }
         let recorder = try await HTTPRecorder(directory: directory)
-        defer { Task { await recorder.process.stop() } }
+        defer { recorder.process.kill() }
         let alertmanager = try await AlertmanagerServer(directory: directory, config: Self.routing(webhook: recorder.url))
-        defer { Task { await alertmanager.process.stop() } }
+        defer { alertmanager.process.kill() }
 
         // Alertmanager, in real time.
         let start = Date()

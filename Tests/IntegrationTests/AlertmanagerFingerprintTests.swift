@@ -14,7 +14,7 @@ struct AlertmanagerFingerprintTests {
         let directory = try makeTemporaryDirectory("am-fp")
         defer { try? FileManager.default.removeItem(at: directory) }
         let alertmanager = try await AlertmanagerServer(directory: directory)
-        defer { Task { await alertmanager.process.stop() } }
+        defer { alertmanager.process.kill() }
 
         var labelSets: [LabelSet] = [
             AlertEvent(alertType: "process_crash", severity: .critical, source: "worker-7", labels: ["cluster": "a"],

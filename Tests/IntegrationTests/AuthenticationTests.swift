@@ -9,7 +9,7 @@ struct AuthenticationTests {
         let directory = try makeTemporaryDirectory("auth-user")
         defer { try? FileManager.default.removeItem(at: directory) }
         let nats = try await NATSServer.start(in: directory, extraArguments: ["--user", "alerter", "--pass", "s3cr3t-pw"])
-        defer { Task { await nats.stop() } }
+        defer { nats.kill() }
         try "s3cr3t-pw\n".write(to: directory.appendingPathComponent("nats-password"), atomically: true, encoding: .utf8)
         let alerter = try AlerterProcess(config: """
             nats:
@@ -32,7 +32,7 @@ struct AuthenticationTests {
         let directory = try makeTemporaryDirectory("auth-token")
         defer { try? FileManager.default.removeItem(at: directory) }
         let nats = try await NATSServer.start(in: directory, extraArguments: ["--auth", "t0ken-value"])
-        defer { Task { await nats.stop() } }
+        defer { nats.kill() }
         let alerter = try AlerterProcess(config: """
             nats: {servers: ["\(nats.url)"], token: t0ken-value, subjects: ["system.error.>"]}
             """, directory: directory)
@@ -54,7 +54,7 @@ struct AuthenticationTests {
         let directory = try makeTemporaryDirectory("auth-refused")
         defer { try? FileManager.default.removeItem(at: directory) }
         let nats = try await NATSServer.start(in: directory, extraArguments: ["--auth", "right-token"])
-        defer { Task { await nats.stop() } }
+        defer { nats.kill() }
         let alerter = try AlerterProcess(config: """
             nats: {servers: ["\(nats.url)"], token: wrong-token, subjects: ["system.error.>"]}
             """, directory: directory)

@@ -26,7 +26,7 @@ struct EndToEndTests {
         let directory = try makeTemporaryDirectory("e2e")
         defer { try? FileManager.default.removeItem(at: directory) }
         let nats = try await NATSServer.start(in: directory)
-        defer { Task { await nats.stop() } }
+        defer { nats.kill() }
         let alerter = try AlerterProcess(config: Self.config(natsURL: nats.url), directory: directory)
         try await alerter.process.waitForOutput(containing: "subscribed; waiting for events")
 
@@ -89,7 +89,7 @@ struct EndToEndTests {
         let directory = try makeTemporaryDirectory("reconnect")
         defer { try? FileManager.default.removeItem(at: directory) }
         let nats = try await NATSServer.start(in: directory)
-        defer { Task { await nats.stop() } }
+        defer { nats.kill() }
         let alerter = try AlerterProcess(config: Self.config(natsURL: nats.url), directory: directory)
         try await alerter.process.waitForOutput(containing: "subscribed; waiting for events")
 
@@ -123,7 +123,7 @@ struct EndToEndTests {
         let alerter = try AlerterProcess(config: Self.config(natsURL: nats.url), directory: directory)
         try await alerter.process.waitForOutput(containing: "no NATS server answered yet; retrying in the background")
         try await nats.start()
-        defer { Task { await nats.stop() } }
+        defer { nats.kill() }
         try await alerter.process.waitForOutput(containing: "connected to NATS")
         let sent = try await AlerterProcess.run(["send", "--server", nats.url, "--alertname", "late_start"], directory: directory)
         #expect(sent.status == 0)
@@ -136,7 +136,7 @@ struct EndToEndTests {
         let directory = try makeTemporaryDirectory("e2e-notify")
         defer { try? FileManager.default.removeItem(at: directory) }
         let nats = try await NATSServer.start(in: directory)
-        defer { Task { await nats.stop() } }
+        defer { nats.kill() }
         let alerter = try AlerterProcess(config: Self.config(natsURL: nats.url) + """
 
             route:

@@ -13,7 +13,7 @@ struct GarbageFloodTests {
         let directory = try makeTemporaryDirectory("garbage")
         defer { try? FileManager.default.removeItem(at: directory) }
         let nats = try await NATSServer.start(in: directory)
-        defer { Task { await nats.stop() } }
+        defer { nats.kill() }
 
         let logger = Logger(label: "garbage-test", factory: { _ in SwiftLogNoOpLogHandler() })
         let limits = EventLimits(maxPayloadBytes: 2048, maxLabels: 8)

@@ -1,4 +1,5 @@
 import AlertCore
+import AlertTestSupport
 import AlertNotify
 import AsyncHTTPClient
 import Foundation
@@ -7,25 +8,6 @@ import FoundationNetworking
 #endif
 import Logging
 import Testing
-
-/// Builds a notification the way the engine does: from events through a store.
-func makeNotification(receiver: String = "team", _ events: [AlertEvent], resolved: [AlertEvent] = [], sendResolved: Bool = true) -> AlertCore.Notification {
-    let store = AlertStore()
-    let now = Date()
-    var firing: [NotifiedAlert] = []
-    for event in events {
-        if case .fired(let alert) = store.apply(event, receivedAt: now) { firing.append(NotifiedAlert(alert: alert)) }
-    }
-    var ended: [NotifiedAlert] = []
-    for event in resolved {
-        _ = store.apply(event, receivedAt: now.addingTimeInterval(-60))
-        var resolve = event
-        resolve.status = .resolved
-        if case .resolved(let alert) = store.apply(resolve, receivedAt: now) { ended.append(NotifiedAlert(alert: alert)) }
-    }
-    return AlertCore.Notification(receiver: receiver, groupKey: "{}:{alertname=\"test\"}", groupLabels: LabelSet(["alertname": "test"]),
-                                  firing: firing, resolved: ended, sendResolved: sendResolved, timestamp: now)
-}
 
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -37,13 +19,13 @@ struct NotifierTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let am1 = try await AlertmanagerServer(directory: directory.appendingPathComponent("1", isDirectory: true).creatingDirectory())
         let am2 = try await AlertmanagerServer(directory: directory.appendingPathComponent("2", isDirectory: true).creatingDirectory())
-        defer { Task { await am1.process.stop(); await am2.process.stop() } }
+        defer { am1.process.kill(); am2.process.kill() }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         defer { Task { try? await client.shutdown() } }
 
         let event = AlertEvent(alertType: "process_crash", severity: .critical, source: "worker-7", summary: "Worker 7 crashed",
                                labels: ["cluster": "a"], generatorURL: "http://grafana/d/1", subject: "simulation_worker.process_crash")
-        let notification = makeNotification([event])
+        let notification = makeNotification(receiver: "team", firing: [event], sendResolved: true, at: Date())
         let alert = notification.firing[0].alert
         let live = LockedBox<Alert?>(alert)
         let forwarder = AlertmanagerNotifier(
@@ -81,7 +63,7 @@ struct NotifierTests {
         let directory = try makeTemporaryDirectory("slack")
         defer { try? FileManager.default.removeItem(at: directory) }
         let slack = try await HTTPRecorder(directory: directory, responses: ["429:2", "429:2"])
-        defer { Task { await slack.process.stop() } }
+        defer { slack.process.kill() }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         defer { Task { try? await client.shutdown() } }
         let notifier = SlackNotifier(
@@ -95,10 +77,10 @@ struct NotifierTests {
 
         let hostile = AlertEvent(alertType: "injection", severity: .critical, source: "<!channel>",
                                  summary: "<https://evil.example|click me> & <@U123>", subject: "system.error.critical")
-        worker.enqueue(makeNotification([hostile]))
+        worker.enqueue(makeNotification(receiver: "team", firing: [hostile], sendResolved: true, at: Date()))
         let big = (0..<400).map { AlertEvent(alertType: "disk_full", source: "node-\($0)", summary: String(repeating: "x", count: 150), subject: "system.error.critical") }
-        worker.enqueue(makeNotification(big))
-        worker.enqueue(makeNotification([AlertEvent(alertType: "third", subject: "system.error.critical")]))
+        worker.enqueue(makeNotification(receiver: "team", firing: big, sendResolved: true, at: Date()))
+        worker.enqueue(makeNotification(receiver: "team", firing: [AlertEvent(alertType: "third", subject: "system.error.critical")], at: Date()))
         worker.finish()
         await running.value
 
@@ -131,14 +113,15 @@ struct NotifierTests {
         let directory = try makeTemporaryDirectory("webhook")
         defer { try? FileManager.default.removeItem(at: directory) }
         let receiver = try await HTTPRecorder(directory: directory)
-        defer { Task { await receiver.process.stop() } }
+        defer { receiver.process.kill() }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         defer { Task { try? await client.shutdown() } }
         let notifier = WebhookNotifier(configuration: WebhookConfiguration(url: .inline(receiver.url + "/hook"), maxAlerts: 2),
                                        poster: HTTPPoster(client: client), externalURL: "http://alerter:9094")
         let notification = makeNotification(
-            [AlertEvent(alertType: "a", source: "1", subject: "s.x"), AlertEvent(alertType: "a", source: "2", subject: "s.x")],
-            resolved: [AlertEvent(alertType: "a", source: "3", subject: "s.x")]
+            receiver: "team",
+            firing: [AlertEvent(alertType: "a", source: "1", subject: "s.x"), AlertEvent(alertType: "a", source: "2", subject: "s.x")],
+            resolved: [AlertEvent(alertType: "a", source: "3", subject: "s.x")], sendResolved: true, at: Date()
         )
         try await notifier.send(notification)
         let payload = try #require(receiver.requests.first?.json as? [String: Any])
@@ -149,7 +132,7 @@ struct NotifierTests {
         #expect(payload["groupKey"] as? String == notification.groupKey)
         #expect(payload["truncatedAlerts"] as? Int == 1)
         #expect(payload["externalURL"] as? String == "http://alerter:9094")
-        #expect(payload["groupLabels"] as? [String: String] == ["alertname": "test"])
+        #expect(payload["groupLabels"] as? [String: String] == ["alertname": "a"])
         #expect((payload["commonLabels"] as? [String: String])?["alertname"] == "a")
         let alerts = try #require(payload["alerts"] as? [[String: Any]])
         #expect(alerts.count == 2)
@@ -172,13 +155,13 @@ struct NotifierTests {
         )
         let running = Task { await worker.run() }
         let sentAt = Date()
-        worker.enqueue(makeNotification([AlertEvent(alertType: "db_down", subject: "system.error.critical")]))
+        worker.enqueue(makeNotification(receiver: "team", firing: [AlertEvent(alertType: "db_down", subject: "system.error.critical")], at: Date()))
         try await Task.sleep(for: .seconds(20))
         #expect(statistics.counts(receiver: "team", integration: "webhook").delivered == 0)
         // AsyncHTTPClient retries a refused connection itself until the 10 s request timeout, so attempts are ~10 s apart.
         #expect(statistics.counts(receiver: "team", integration: "webhook").retries >= 1)
         let receiver = try await HTTPRecorder(directory: directory, port: port)
-        defer { Task { await receiver.process.stop() } }
+        defer { receiver.process.kill() }
         worker.finish()
         await running.value
         #expect(statistics.counts(receiver: "team", integration: "webhook").delivered == 1)

@@ -51,24 +51,35 @@ final class ChildProcess: Sendable {
     }
 
     func signal(_ signal: Int32) {
-        if process.isRunning { kill(process.processIdentifier, signal) }
+        if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
     }
 
     /// Waits for exit and returns the status.
     func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
         guard await waitUntil(timeout: timeout, { !process.isRunning }) else {
-            kill(process.processIdentifier, SIGKILL)
+            Foundation.kill(process.processIdentifier, SIGKILL)
             throw HarnessError("\(name) did not exit within \(timeout); output:\n\(output.suffix(4000))")
         }
         return process.terminationStatus
     }
 
+    /// SIGTERM, then SIGKILL if it has not exited within 3 s. (Children of
+    /// `swift test` inherit a signal mask that may block SIGTERM.)
     func stop() async {
         signal(SIGTERM)
-        _ = try? await waitForExit(timeout: .seconds(10))
+        if !(await waitUntil(timeout: .seconds(3), { !process.isRunning })) {
+            kill()
+            _ = try? await waitForExit(timeout: .seconds(5))
+        }
+    }
+
+    /// Kills it now (SIGKILL) and reaps it; for cleanup in `defer`.
+    func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
     }
 }

@@ -43,6 +43,12 @@ final class NATSServer: Sendable {
         await current.get()?.stop()
         current.set(nil)
     }
+
+    /// Kills the server now; for cleanup in `defer`.
+    func kill() {
+        current.get()?.kill()
+        current.set(nil)
+    }
 }
 
 /// A real Prometheus Alertmanager (Debian's) on a free loopback port, with
