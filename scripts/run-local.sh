@@ -34,14 +34,21 @@ stop_servers() {
     for pid in "$nats_pid" $am_pid; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
 }
 trap stop_servers EXIT
-for _ in $(seq 1 50); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null; then break; fi
-    if ! kill -0 "$nats_pid" 2>/dev/null; then
-        echo "run-local: nats-server did not start; see run/nats-server.log" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
+
+# wait_for_port NAME PORT PID LOG: until PORT accepts connections, or PID dies.
+wait_for_port() {
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
+        if ! kill -0 "$3" 2>/dev/null; then
+            echo "run-local: $1 did not start; see $4" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+    echo "run-local: $1 is not listening on port $2 after 10 s; see $4" >&2
+    exit 1
+}
+wait_for_port nats-server "$nats_port" "$nats_pid" run/nats-server.log
 echo "run-local: nats-server (JetStream) on nats://127.0.0.1:$nats_port, log in run/nats-server.log" >&2
 
 am_port="${ALERTMANAGER_PORT:-9093}"
@@ -52,14 +59,7 @@ else
     prometheus-alertmanager --config.file=config/alertmanager/alertmanager.yml --storage.path="$root/run/alertmanager" \
         --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address= >"$root/run/alertmanager.log" 2>&1 &
     am_pid=$!
-    for _ in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$am_port") 2>/dev/null; then break; fi
-        if ! kill -0 "$am_pid" 2>/dev/null; then
-            echo "run-local: Alertmanager did not start; see run/alertmanager.log" >&2
-            exit 1
-        fi
-        sleep 0.1
-    done
+    wait_for_port Alertmanager "$am_port" "$am_pid" run/alertmanager.log
     echo "run-local: Alertmanager on http://127.0.0.1:$am_port (UI and API), log in run/alertmanager.log" >&2
 fi
 
