@@ -1,78 +1,85 @@
 public import AlertCore
-public import AlertIngest
-import AlertNotify
+import AlertIngest
 public import Logging
 public import ServiceLifecycle
 
-/// The running service of this version: connects to NATS, subscribes to the
-/// configured subjects, and turns events into alert transitions.
+/// Ingest and the engine loop: connects to NATS, subscribes to the
+/// configured subjects, and turns events into alerts and notifications.
 ///
 /// Ingest happens on libnats' delivery threads (`EventIngestor`); this
-/// service's task only drains the transition buffer in batches and writes the
-/// alert lines. On graceful shutdown (SIGTERM/SIGINT) it drains the NATS
-/// subscriptions — messages already received are fully processed — emits what
-/// is left, and logs the final counters.
+/// service's task drains the transition buffer in batches, steps the engine
+/// and hands notifications to the notifiers. On graceful shutdown
+/// (SIGTERM/SIGINT) it drains the NATS subscriptions — messages already
+/// received are fully processed — runs the engine once more, gives queued
+/// notifications a grace period, writes state, and logs the final counters.
 public final class IngestService: Service {
-    public let config: AlerterConfig
-    public let store: AlertStore
-    public let transitions: AlertTransitionBuffer
-    public let counters: IngestCounters
-    public let silencer: Silencer
-    public let notificationLog: NotificationLog
-    public let journal: StateJournal
-    public let stateStore: any StateStore
-    private let logger: Logger
+    public let runtime: AlerterRuntime
     private let output: AlertOutput
-    private let clock: any WallClock
 
-    public init(config: AlerterConfig, logger: Logger, clock: any WallClock = SystemWallClock(),
-                stateStore: any StateStore = MemoryStateStore()) {
-        self.config = config
-        self.logger = logger
-        self.clock = clock
-        self.store = AlertStore(limits: .init(maxActiveAlerts: config.state.maxActiveAlerts))
-        self.transitions = AlertTransitionBuffer()
-        self.counters = IngestCounters()
-        self.journal = StateJournal()
-        self.stateStore = stateStore
-        self.silencer = Silencer(journal: journal)
-        self.notificationLog = NotificationLog(journal: journal)
-        self.output = AlertOutput(logger: logger)
+    public init(runtime: AlerterRuntime) {
+        self.runtime = runtime
+        self.output = AlertOutput(logger: runtime.logger)
     }
 
+    /// Convenience for a runtime built from `config`.
+    public convenience init(config: AlerterConfig, logger: Logger, clock: any WallClock = SystemWallClock()) {
+        self.init(runtime: AlerterRuntime(config: config, configPath: nil, logger: logger, clock: clock))
+    }
+
+    public var store: AlertStore { runtime.store }
+
     public func run() async throws {
-        let natsConfig = config.nats
-        let logger = self.logger
+        let runtime = self.runtime
+        let logger = runtime.logger
+        let config = runtime.config
         logger.warning("state backend is memory and ingest uses core NATS: delivery is at-most-once and alert state is lost on restart")
+
         // State comes back before the first event is consumed.
-        let persisted = try await stateStore.load()
-        store.restore(persisted.alerts)
-        silencer.restore(persisted.silences)
-        notificationLog.restore(persisted.notificationLog)
+        let persisted = try await runtime.stateStore.load()
+        runtime.store.restore(persisted.alerts)
+        runtime.silencer.restore(persisted.silences)
+        runtime.notificationLog.restore(persisted.notificationLog)
+        await runtime.engine.adopt(runtime.store.activeAlerts() + runtime.store.resolvedAlerts(), at: runtime.clock.now())
         if !persisted.alerts.isEmpty || !persisted.silences.isEmpty {
             logger.info("state restored", metadata: [
                 "alerts": .stringConvertible(persisted.alerts.count), "silences": .stringConvertible(persisted.silences.count),
-                "notification_log_entries": .stringConvertible(persisted.notificationLog.count),
             ])
         }
+        runtime.markStateLoaded()
+        runtime.recordInitialLoad()
+        try runtime.startNotifiers(for: config)
+        for note in config.notes { logger.notice("configuration note", metadata: ["note": .string(note)]) }
+        do {
+            try await ingest(config: config)
+        } catch {
+            // Notifiers hold HTTP clients that must be shut down on every path.
+            await runtime.stopNotifiers(grace: .seconds(2))
+            throw error
+        }
+    }
+
+    private func ingest(config: AlerterConfig) async throws {
+        let runtime = self.runtime
+        let logger = runtime.logger
+
+        let natsConfig = config.nats
         let connection = try await runBlocking("nats-alerter.connect") { () throws(NATSError) -> NATSConnection in
             try NATSConnection(configuration: natsConfig.connection, logger: logger)
         }
+        runtime.setConnection(connection)
         // If libnats closes the connection for good (not our own drain), the
         // service cannot do its job: wake the loop so it fails loudly and a
         // supervisor can restart it, instead of sitting deaf.
-        let transitions = self.transitions
+        let transitions = runtime.transitions
         connection.onClosed { transitions.wake() }
-        let ingestor = EventIngestor(
-            store: store, transitions: transitions, counters: counters,
-            limits: natsConfig.limits, logger: logger
-        )
-        var subscriptions: [NATSSubscription] = []
         for subject in natsConfig.subjects {
+            // One handler per subscription, so counters are per subscribed subject.
+            let counters = IngestCounters()
+            let ingestor = EventIngestor(store: runtime.store, transitions: transitions, counters: counters,
+                                         limits: natsConfig.limits, clock: runtime.clock, logger: logger)
             do {
-                subscriptions.append(try NATSSubscription(
-                    connection: connection, subject: subject, queueGroup: natsConfig.queueGroup, handler: ingestor
-                ))
+                let subscription = try NATSSubscription(connection: connection, subject: subject, queueGroup: natsConfig.queueGroup, handler: ingestor)
+                runtime.addSubscription(subject, subscription, counters)
             } catch {
                 if connection.state == .closed, let reason = connection.lastError {
                     throw NATSError(operation: "subscribe to \(subject)", message: "NATS connection closed: \(reason)")
@@ -84,29 +91,19 @@ public final class IngestService: Service {
         if let group = natsConfig.queueGroup { subscribed["queue_group"] = .string(group) }
         logger.info("subscribed; waiting for events", metadata: subscribed)
 
-        let store = self.store
-        let notifiers = try Notifiers(
-            receivers: Array(config.receivers.values), templates: config.templates, retryPolicy: config.retryPolicy,
-            externalURL: config.externalURL, logger: logger, lookup: { store.alert($0) },
-            makeEmail: { [templates = config.templates, externalURL = config.externalURL] in
-                EmailNotifier(configuration: $0, templates: templates, externalURL: externalURL)
-            }
-        )
-        let delivery = Task { await notifiers.run() }
-        for note in config.notes { logger.notice("configuration note", metadata: ["note": .string(note)]) }
-
         await cancelWhenGracefulShutdown {
-            await self.runEngine(connection: connection, notifiers: notifiers)
+            await self.runEngine(connection: connection)
         }
         if connection.state == .closed && !Task.isShuttingDownGracefully {
-            transitions.drainNow().forEach(output.emit)
+            await step(runtime.transitions.drainNow())
             let reason = connection.lastError ?? "closed by the client library"
             logger.critical("NATS connection closed for good; stopping", metadata: ["error": .string(reason)])
             throw NATSError(operation: "NATS connection", message: "closed: \(reason)")
         }
 
+        runtime.markDraining()
         logger.info("shutting down: draining NATS subscriptions")
-        let toDrain = subscriptions
+        let toDrain = runtime.subscriptions
         let drainErrors = await runBlocking("nats-alerter.drain") { () -> [String] in
             var errors: [String] = []
             for subscription in toDrain {
@@ -116,52 +113,56 @@ public final class IngestService: Service {
             return errors
         }
         for error in drainErrors { logger.error("drain failed", metadata: ["error": .string(error)]) }
-        transitions.drainNow().forEach(output.emit)
-        // In-flight and queued notifications get a bounded grace period.
-        notifiers.finish()
-        let grace = Task {
-            try? await Task.sleep(for: .seconds(10))
-            delivery.cancel()
+        await step(runtime.transitions.drainNow())
+        await runtime.stopNotifiers(grace: .seconds(10))
+        await persist()
+        var totals: [String: Int] = [:]
+        for (_, counters, _, _) in runtime.ingestCounters {
+            totals.merge(counters.snapshot) { $0 + $1 }
         }
-        await delivery.value
-        grace.cancel()
-        await notifiers.close()
         logger.notice("stopped", metadata: [
             "event": "ingest_summary",
-            "counters": .dictionary(counters.snapshot.mapValues { .stringConvertible($0) }),
-            "active_alerts": .stringConvertible(store.activeCount),
+            "counters": .dictionary(totals.mapValues { .stringConvertible($0) }),
+            "active_alerts": .stringConvertible(runtime.store.activeCount),
             "nats_reconnects": .stringConvertible(connection.counters.reconnects),
-            "slow_consumer_drops": .stringConvertible(subscriptions.reduce(Int64(0)) { $0 + $1.droppedCount }),
+            "slow_consumer_drops": .stringConvertible(runtime.ingestCounters.reduce(Int64(0)) { $0 + $1.dropped }),
         ])
-        withExtendedLifetime(subscriptions) {}
+    }
+
+    /// Applies transitions, runs what is due, and sends the notifications on.
+    private func step(_ batch: [AlertTransition]) async {
+        let now = runtime.clock.now()
+        batch.forEach(output.emit)
+        runtime.recordTriggered(batch)
+        let notifications = await runtime.engine.step(batch, at: now)
+        let notifiers = runtime.notifiers
+        for notification in notifications {
+            output.emit(notification)
+            notifiers?.dispatch(notification)
+        }
+        await persist()
     }
 
     /// Writes journaled state changes to the state store. A failure is logged
     /// and the changes are kept for the next attempt, never dropped.
     private func persist() async {
-        let changes = journal.drain()
+        let changes = runtime.journal.drain()
         guard !changes.isEmpty else { return }
         do {
-            try await stateStore.record(changes)
+            try await runtime.stateStore.record(changes)
         } catch {
-            logger.error("could not write state; will retry", metadata: ["error": .string("\(error)"), "changes": .stringConvertible(changes.count)])
-            journal.prepend(changes)
+            runtime.logger.error("could not write state; will retry", metadata: ["error": .string("\(error)"), "changes": .stringConvertible(changes.count)])
+            runtime.journal.prepend(changes)
         }
     }
 
     /// The engine loop: wakes for new transitions or for the engine's next
     /// deadline (a group flush, a resolve-timeout scan), whichever comes first.
-    private func runEngine(connection: NATSConnection, notifiers: Notifiers) async {
-        // The engine is owned by this task alone (it is not thread-safe).
-        let engine = AlertEngine(
-            configuration: config.engine, store: store, silencer: silencer, notificationLog: notificationLog,
-            journal: journal, logger: logger
-        )
-        engine.adopt(store.activeAlerts() + store.resolvedAlerts(), at: clock.now())
-        let transitions = self.transitions
+    private func runEngine(connection: NATSConnection) async {
+        let transitions = runtime.transitions
         while !Task.isCancelled {
-            let timer = engine.nextDeadline.map { deadline in
-                let delay = max(0, deadline.timeIntervalSince(clock.now()))
+            let timer = await runtime.engine.nextDeadline.map { deadline in
+                let delay = max(0, deadline.timeIntervalSince(runtime.clock.now()))
                 return Task {
                     try? await Task.sleep(for: .milliseconds(Int64(delay * 1000) + 1))
                     transitions.wake()
@@ -169,14 +170,7 @@ public final class IngestService: Service {
             }
             let batch = await transitions.nextBatch()
             timer?.cancel()
-            let now = clock.now()
-            batch.forEach(output.emit)
-            engine.apply(batch, at: now)
-            for notification in engine.advance(to: now) {
-                output.emit(notification)
-                notifiers.dispatch(notification)
-            }
-            await persist()
+            await step(batch)
             if connection.state == .closed { break }
         }
     }

@@ -64,9 +64,11 @@ extension NatsAlerter {
                     "sections": .array(config.acceptedButUnused.map { .string($0) }),
                 ])
             }
-            let service = IngestService(config: config, logger: logger)
+            let runtime = AlerterRuntime(config: config, configPath: options.config, logger: logger)
+            let (services, _) = AlerterApplication.services(runtime: runtime)
+            logger.info("HTTP API and /metrics", metadata: ["listen_address": .string(config.server.listenAddress)])
             let group = ServiceGroup(configuration: .init(
-                services: [.init(service: service)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             ))

@@ -35,7 +35,12 @@ public final class EventIngestor: NATSMessageHandler {
     }
 
     public func handle(_ message: borrowing NATSMessage) {
-        counters.received.add(1, ordering: .relaxed)
+        let sequence = counters.received.add(1, ordering: .relaxed).newValue
+        // One event in 64 is timed, for the processing-time histogram.
+        let start: ContinuousClock.Instant? = sequence & 63 == 0 ? .now : nil
+        defer {
+            if let start { counters.sampleProcessing(seconds: Self.seconds(start.duration(to: .now))) }
+        }
         let subject = message.subject
         do throws(EventRejection) {
             let event = try decode(message, subject: subject)
@@ -46,6 +51,10 @@ public final class EventIngestor: NATSMessageHandler {
             counters.reject(error.reason)
             rejectionLog.record(error, subject: subject)
         }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Decodes one payload by its content type.

@@ -20,11 +20,27 @@ public final class IngestCounters: Sendable {
     /// New alerts refused because the active-alert cap was reached.
     public let refusedAtCapacity = Atomic<Int>(0)
     private let rejections = Mutex<[RejectReason: Int]>([:])
+    /// Sampled processing times (seconds) not yet taken by metrics; bounded.
+    private let processingSamples = Mutex<[Double]>([])
 
     public init() {}
 
     func reject(_ reason: RejectReason) {
         rejections.withLock { $0[reason, default: 0] += 1 }
+    }
+
+    func sampleProcessing(seconds: Double) {
+        processingSamples.withLock { samples in
+            if samples.count < 10_000 { samples.append(seconds) }
+        }
+    }
+
+    /// Takes the processing-time samples recorded since the last call.
+    public func drainProcessingSamples() -> [Double] {
+        processingSamples.withLock { samples in
+            defer { samples = [] }
+            return samples
+        }
     }
 
     public func rejected(_ reason: RejectReason) -> Int {

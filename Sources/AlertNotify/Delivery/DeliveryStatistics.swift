@@ -28,6 +28,16 @@ public final class DeliveryStatistics: Sendable {
     }
 
     private let state = Mutex<(counts: [Key: Counts], latency: [String: Latency])>(([:], [:]))
+    /// Latencies not yet taken by metrics; bounded.
+    private let pendingLatencies = Mutex<[(integration: String, seconds: Double)]>([])
+
+    /// Takes the delivery latencies recorded since the last call.
+    public func drainLatencies() -> [(integration: String, seconds: Double)] {
+        pendingLatencies.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
+    }
 
     public init() {}
 
@@ -36,6 +46,9 @@ public final class DeliveryStatistics: Sendable {
     }
 
     func observeLatency(integration: String, seconds: Double) {
+        pendingLatencies.withLock { pending in
+            if pending.count < 10_000 { pending.append((integration, seconds)) }
+        }
         state.withLock { state in
             var latency = state.latency[integration, default: Latency()]
             for (index, bound) in Self.latencyBuckets.enumerated() where seconds <= bound { latency.buckets[index] += 1 }

@@ -11,6 +11,8 @@ public struct AlerterConfig: Sendable {
     public var nats: NATSSection
     public var state: StateSection
     public var log: LogSection
+    /// `server:` — the HTTP API and /metrics.
+    public var server = ServerSection()
     /// Routing, receivers' policies, inhibition, time intervals, timeouts.
     public var engine: EngineConfiguration
     /// The receivers' integrations, by receiver name.
@@ -75,6 +77,21 @@ public struct AlerterConfig: Sendable {
             self.backend = backend
             self.maxActiveAlerts = maxActiveAlerts
         }
+    }
+
+    /// `server:` — the HTTP listener.
+    public struct ServerSection: Sendable, Equatable {
+        /// `host:port`; Alertmanager's is 9093, so 9094 by default.
+        public var listenAddress: String = "127.0.0.1:9094"
+        /// When set, mutating endpoints (silences, reload) need `Authorization: Bearer <token>`.
+        public var apiTokenFile: String?
+        /// Largest accepted request body.
+        public var maxRequestBodyBytes: Int = 1 << 20
+
+        public init() {}
+
+        public var host: String { String(listenAddress[..<(listenAddress.lastIndex(of: ":") ?? listenAddress.endIndex)]) }
+        public var port: Int { Int(listenAddress[listenAddress.index(after: listenAddress.lastIndex(of: ":") ?? listenAddress.startIndex)...]) ?? 9094 }
     }
 
     /// `log:` — log level and line format.

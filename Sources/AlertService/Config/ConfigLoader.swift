@@ -55,6 +55,8 @@ public enum ConfigLoader {
                 config.log = readLog(node, &reader)
             case "global":
                 RoutingConfigReader.readGlobal(node, &reader, into: &engine, defaults: &defaults, base: baseDirectory)
+            case "server":
+                config.server = readServer(node, &reader, baseDirectory: baseDirectory)
             case "templates":
                 let patterns = reader.strings(node, "templates")
                 do {
@@ -294,6 +296,30 @@ public enum ConfigLoader {
             }
         }
         return state
+    }
+
+    static func readServer(_ node: Node, _ r: inout YAMLReader, baseDirectory: String) -> AlerterConfig.ServerSection {
+        var server = AlerterConfig.ServerSection()
+        for (key, value) in r.mapping(node, "server", allowed: ["listen_address", "api_token_file", "max_request_body_bytes"]) {
+            let path = "server.\(key)"
+            switch key {
+            case "listen_address":
+                guard let text = r.string(value, path) else { continue }
+                let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+                if parts.count < 2 || Int(parts.last!).map({ !(0...65535).contains($0) }) ?? true {
+                    r.fail(path, "\"\(text)\" is not host:port (e.g. 127.0.0.1:9094, 0.0.0.0:9094)", value)
+                } else {
+                    server.listenAddress = text
+                }
+            case "api_token_file":
+                guard let file = r.string(value, path).map({ resolve($0, base: baseDirectory) }) else { continue }
+                if readSecretFile(file, path: path, base: baseDirectory, &r) == "" { r.fail(path, "the token file is empty", value) }
+                server.apiTokenFile = file
+            default:
+                if let limit = r.int(value, path, min: 1024) { server.maxRequestBodyBytes = limit }
+            }
+        }
+        return server
     }
 
     static func readLog(_ node: Node, _ r: inout YAMLReader) -> AlerterConfig.LogSection {

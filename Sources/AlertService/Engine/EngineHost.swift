@@ -1,0 +1,60 @@
+public import AlertCore
+public import Foundation
+public import Logging
+
+/// An aggregation group as the API shows it.
+public struct GroupSnapshot: Sendable {
+    public var receiver: String
+    public var labels: LabelSet
+    public var fingerprints: [Fingerprint]
+}
+
+/// The engine's single owner. The engine is not thread-safe; this actor
+/// serialises the ingest loop's steps, the HTTP API's reads and reloads.
+public actor EngineHost {
+    private let engine: AlertEngine
+
+    public init(configuration: EngineConfiguration, store: AlertStore, silencer: Silencer, notificationLog: NotificationLog,
+                journal: StateJournal?, logger: Logger) {
+        engine = AlertEngine(configuration: configuration, store: store, silencer: silencer, notificationLog: notificationLog,
+                             journal: journal, logger: logger)
+    }
+
+    /// One step of the loop: apply transitions, run what is due, return notifications.
+    public func step(_ transitions: [AlertTransition], at now: Date) -> [AlertCore.Notification] {
+        engine.apply(transitions, at: now)
+        return engine.advance(to: now)
+    }
+
+    public func adopt(_ alerts: [Alert], at now: Date) {
+        engine.adopt(alerts, at: now)
+    }
+
+    public var nextDeadline: Date? { engine.nextDeadline }
+
+    public func reload(_ configuration: EngineConfiguration, at now: Date) {
+        engine.reload(configuration, at: now)
+    }
+
+    public var configuration: EngineConfiguration { engine.configuration }
+
+    /// The receivers an alert with these labels reaches.
+    public func receivers(for labels: LabelSet) -> [String] {
+        var seen = Set<String>()
+        return engine.routes(for: labels).map(\.receiver).filter { seen.insert($0).inserted }
+    }
+
+    /// Silences and inhibitions of each alert at `now`, plus its receivers.
+    public func status(of alerts: [Alert], at now: Date) -> [Fingerprint: (receivers: [String], silencedBy: [String], inhibitedBy: [Fingerprint])] {
+        var result: [Fingerprint: (receivers: [String], silencedBy: [String], inhibitedBy: [Fingerprint])] = [:]
+        for alert in alerts {
+            let marks = engine.marks(for: alert, at: now)
+            result[alert.fingerprint] = (receivers(for: alert.labels), marks.silencedBy, marks.inhibitedBy)
+        }
+        return result
+    }
+
+    public var groups: [GroupSnapshot] {
+        engine.groups.map { GroupSnapshot(receiver: $0.route.receiver, labels: $0.labels, fingerprints: $0.alerts.map(\.fingerprint)) }
+    }
+}

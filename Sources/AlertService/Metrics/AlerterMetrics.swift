@@ -1,0 +1,203 @@
+import AlertCore
+import AlertIngest
+import AlertNotify
+import Foundation
+import Prometheus
+import Synchronization
+
+/// Every metric nats-alerter exports, registered in this one place with its
+/// HELP text (swift-prometheus refuses a second registration of a name with
+/// another type or help). Values come from the runtime's own counters at
+/// scrape time: the hot path keeps its lock-free atomics, and counters here
+/// advance by the difference since the last scrape.
+public final class AlerterMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let runtime: AlerterRuntime
+    private let exported = Mutex<[String: Int64]>([:])
+    private let exportedSeconds = Mutex<[String: Double]>([:])
+    private let knownAlertTypes = Mutex<Set<String>>([])
+    static let version = "0.4.0"
+    static let processingBuckets: [Double] = [0.000_001, 0.000_002, 0.000_005, 0.000_01, 0.000_02, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.01]
+
+    public init(runtime: AlerterRuntime) {
+        self.runtime = runtime
+        registry.makeGauge(descriptor: Self.descriptor("nats_alerter_build_info", "Build information; always 1."),
+                           labels: [("version", Self.version), ("swift", "6")]).set(1.0)
+    }
+
+    /// The Prometheus text exposition, current as of this call.
+    public func scrape() async -> String {
+        await refresh()
+        return registry.emitToString()
+    }
+
+    static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    // MARK: Names and help, in one table
+
+    enum Help {
+        static let received = "Messages handed to ingest, by subscribed subject."
+        static let decoded = "Events decoded and validated, by subscribed subject."
+        static let rejected = "Events rejected, by subscribed subject and reason."
+        static let duplicates = "Events for an alert already firing (deduplicated), by subscribed subject."
+        static let resolvesOfUnknown = "RESOLVED events for an alert that was not firing, by subscribed subject."
+        static let refused = "New alerts refused because state.max_active_alerts was reached."
+        static let activeAlerts = "Firing alerts, by alertname and severity."
+        static let triggered = "Alerts that started firing, by alert type (alertname)."
+        static let alertActive = "1 while at least one alert of the type fires, else 0."
+        static let suppressed = "Firing alerts muted right now, by reason (silenced, inhibited)."
+        static let silences = "Silences, by state."
+        static let groups = "Aggregation groups."
+        static let notifications = "Notifications delivered, by receiver and integration."
+        static let notificationsFailed = "Notifications given up, by receiver, integration and reason."
+        static let notificationRetries = "Delivery attempts that failed and were retried, by receiver and integration."
+        static let queueDepth = "Notifications waiting in an integration's queue."
+        static let dropped = "Notifications dropped because an integration's queue was full."
+        static let latency = "Time from a notification's first delivery attempt to its success, by integration."
+        static let natsConnected = "1 while connected to NATS, else 0."
+        static let reconnects = "Reconnections to NATS."
+        static let slowConsumer = "Messages libnats dropped because ingest fell behind (slow consumer), by subscribed subject."
+        static let pending = "Messages received from NATS and not yet handled, by subscribed subject."
+        static let processing = "Time to handle one event on the NATS delivery thread (sampled)."
+        static let reloadSuccess = "Whether the last configuration (re)load succeeded."
+        static let reloadTime = "When the last configuration (re)load succeeded, in seconds since the epoch."
+        static let ready = "1 while the service is ready (NATS connected, state loaded)."
+        static let cpu = "CPU time the process used, in seconds."
+        static let memory = "Resident memory of the process, in bytes."
+        static let start = "When the process started, in seconds since the epoch."
+    }
+
+    // MARK: Refresh
+
+    private func counter(_ name: String, _ labels: [(String, String)], _ help: String, to value: Int) {
+        let key = name + labels.map { "\u{0}\($0.0)=\($0.1)" }.joined()
+        let delta: Int64 = exported.withLock { exported in
+            let previous = exported[key] ?? 0
+            exported[key] = Int64(value)
+            return Int64(value) - previous
+        }
+        let counter = registry.makeCounter(descriptor: Self.descriptor(name, help), labels: labels)
+        if delta > 0 { counter.increment(by: delta) }
+    }
+
+    private func counter(_ name: String, _ help: String, toSeconds value: Double) {
+        let delta: Double = exportedSeconds.withLock { exported in
+            defer { exported[name] = max(exported[name] ?? 0, value) }
+            return value - (exported[name] ?? 0)
+        }
+        let counter = registry.makeCounter(descriptor: Self.descriptor(name, help), labels: [])
+        if delta > 0 { counter.increment(by: delta) }
+    }
+
+    private func gauge(_ name: String, _ labels: [(String, String)], _ help: String, _ value: Double) {
+        registry.makeGauge(descriptor: Self.descriptor(name, help), labels: labels).set(value)
+    }
+
+    func refresh() async {
+        let now = runtime.clock.now()
+        // Ingest, per subscribed subject.
+        for (subject, counters, dropped, pending) in runtime.ingestCounters {
+            let labels = [("subject", subject)]
+            counter("nats_alerter_events_received_total", labels, Help.received, to: counters.received.load(ordering: .relaxed))
+            counter("nats_alerter_events_decoded_total", labels, Help.decoded, to: counters.decoded.load(ordering: .relaxed))
+            counter("nats_alerter_events_duplicate_total", labels, Help.duplicates, to: counters.duplicates.load(ordering: .relaxed))
+            counter("nats_alerter_events_resolve_unknown_total", labels, Help.resolvesOfUnknown, to: counters.resolvesOfUnknown.load(ordering: .relaxed))
+            counter("nats_alerter_alerts_refused_total", labels, Help.refused, to: counters.refusedAtCapacity.load(ordering: .relaxed))
+            for reason in RejectReason.allCases {
+                counter("nats_alerter_events_rejected_total", labels + [("reason", reason.rawValue)], Help.rejected, to: counters.rejected(reason))
+            }
+            counter("nats_alerter_nats_slow_consumer_dropped_total", labels, Help.slowConsumer, to: Int(dropped))
+            gauge("nats_alerter_nats_pending_messages", labels, Help.pending, Double(pending))
+            let processing = registry.makeValueHistogram(descriptor: Self.descriptor("nats_alerter_event_processing_seconds", Help.processing),
+                                                         labels: labels, buckets: Self.processingBuckets)
+            for sample in counters.drainProcessingSamples() { processing.record(sample) }
+        }
+        // Alerts.
+        let active = runtime.store.activeAlerts()
+        var byNameAndSeverity: [String: [String: Int]] = [:]
+        var firingTypes = Set<String>()
+        for alert in active {
+            let name = alert.labels["alertname"] ?? ""
+            byNameAndSeverity[name, default: [:]][alert.labels["severity"] ?? "", default: 0] += 1
+            firingTypes.insert(name)
+        }
+        let previousTypes = knownAlertTypes.withLock { known in
+            defer { known.formUnion(firingTypes); known.formUnion(runtime.alertsTriggeredByType.keys) }
+            return known
+        }
+        for (name, bySeverity) in byNameAndSeverity {
+            for (severity, count) in bySeverity {
+                gauge("nats_alerter_alerts_active", [("alertname", name), ("severity", severity)], Help.activeAlerts, Double(count))
+            }
+        }
+        for type in previousTypes.union(firingTypes).union(runtime.alertsTriggeredByType.keys) {
+            gauge("alert_active", [("alert_type", type)], Help.alertActive, firingTypes.contains(type) ? 1 : 0)
+        }
+        for (type, count) in runtime.alertsTriggeredByType {
+            counter("alerts_triggered_total", [("alert_type", type)], Help.triggered, to: count)
+        }
+        let status = await runtime.engine.status(of: active, at: now)
+        gauge("nats_alerter_alerts_suppressed", [("reason", "silenced")], Help.suppressed, Double(status.values.filter { !$0.silencedBy.isEmpty }.count))
+        gauge("nats_alerter_alerts_suppressed", [("reason", "inhibited")], Help.suppressed, Double(status.values.filter { !$0.inhibitedBy.isEmpty }.count))
+        for (state, count) in runtime.silencer.count(at: now) {
+            gauge("nats_alerter_silences", [("state", state.rawValue)], Help.silences, Double(count))
+        }
+        gauge("nats_alerter_aggregation_groups", [], Help.groups, Double(await runtime.engine.groups.count))
+        // Notifications.
+        if let statistics = runtime.notifiers?.statistics {
+            for (key, counts) in statistics.counts {
+                let labels = [("receiver", key.receiver), ("integration", key.integration)]
+                counter("nats_alerter_notifications_total", labels, Help.notifications, to: counts.delivered)
+                counter("nats_alerter_notification_retries_total", labels, Help.notificationRetries, to: counts.retries)
+                counter("nats_alerter_notifications_dropped_total", labels, Help.dropped, to: counts.dropped)
+                gauge("nats_alerter_notification_queue_depth", labels, Help.queueDepth, Double(max(0, counts.queued)))
+                for (reason, count) in counts.failed {
+                    counter("nats_alerter_notifications_failed_total", labels + [("reason", reason)], Help.notificationsFailed, to: count)
+                }
+            }
+            for (integration, seconds) in statistics.drainLatencies() {
+                registry.makeValueHistogram(descriptor: Self.descriptor("nats_alerter_notification_latency_seconds", Help.latency),
+                                            labels: [("integration", integration)], buckets: DeliveryStatistics.latencyBuckets).record(seconds)
+            }
+        }
+        // NATS, readiness, reload, process.
+        let connection = runtime.connection
+        gauge("nats_alerter_nats_connected", [], Help.natsConnected, connection?.state == .connected ? 1 : 0)
+        counter("nats_alerter_nats_reconnects_total", [], Help.reconnects, to: connection?.counters.reconnects ?? 0)
+        gauge("nats_alerter_ready", [], Help.ready, runtime.readiness.ready ? 1 : 0)
+        if let reload = runtime.lastReload {
+            gauge("nats_alerter_config_last_reload_successful", [], Help.reloadSuccess, reload.success ? 1 : 0)
+            if reload.success {
+                gauge("nats_alerter_config_last_reload_success_timestamp_seconds", [], Help.reloadTime, reload.at.timeIntervalSince1970)
+            }
+        }
+        let process = ProcessStatistics.read()
+        counter("process_cpu_seconds_total", Help.cpu, toSeconds: process.cpuSeconds)
+        gauge("process_resident_memory_bytes", [], Help.memory, process.residentBytes)
+        gauge("process_start_time_seconds", [], Help.start, runtime.startedAt.timeIntervalSince1970)
+    }
+}
+
+/// CPU and memory of this process, from /proc (Linux).
+enum ProcessStatistics {
+    static func read() -> (cpuSeconds: Double, residentBytes: Double) {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let page = Double(sysconf(Int32(_SC_PAGESIZE)))
+        var cpu = 0.0, resident = 0.0
+        if let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+           let close = stat.lastIndex(of: ")") {
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            // After the command: state(0) … utime(11) stime(12).
+            if fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) {
+                cpu = (user + system) / ticks
+            }
+        }
+        if let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) {
+            let fields = statm.split(separator: " ")
+            if fields.count > 1, let pages = Double(fields[1]) { resident = pages * page }
+        }
+        return (cpu, resident)
+    }
+}
