@@ -10,7 +10,7 @@ set -euo pipefail
 
 packages=(pkg-config libnats-dev libprotobuf-c-dev libcurl4-openssl-dev nats-server prometheus-alertmanager)
 if [[ "${1:-}" == "--test" ]]; then
-    packages+=(protobuf-c-compiler protobuf-compiler python3-aiosmtpd openssl)
+    packages+=(protobuf-c-compiler protobuf-compiler python3-aiosmtpd openssl prometheus)
 fi
 
 missing=()

@@ -83,6 +83,8 @@ final class AlertmanagerServer: Sendable {
 /// The built nats-alerter binary, run with a config written by the test.
 final class AlerterProcess: Sendable {
     let process: ChildProcess
+    /// The config file it was started with (tests rewrite it for reloads).
+    let configFile: URL?
 
     static var binary: String {
         ProcessInfo.processInfo.environment["NATS_ALERTER_BINARY"]
@@ -92,6 +94,7 @@ final class AlerterProcess: Sendable {
     init(config: String, directory: URL, arguments: [String] = []) throws {
         let configFile = directory.appendingPathComponent("alerter-\(UUID().uuidString.prefix(8)).yaml")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
+        self.configFile = configFile
         process = try ChildProcess(
             name: "nats-alerter", executable: Self.binary,
             arguments: ["run", "--config", configFile.path] + arguments, directory: directory
