@@ -75,7 +75,11 @@ extension NatsAlerter {
             do {
                 try await group.run()
             } catch {
-                logger.critical("nats-alerter stopped on an error", metadata: ["error": .string("\(error)")])
+                var metadata: Logger.Metadata = ["error": .string("\(error)")]
+                if "\(error)".contains("Address already in use") {
+                    metadata["hint"] = .string("server.listen_address \(config.server.listenAddress) is already taken; choose another port")
+                }
+                logger.critical("nats-alerter stopped on an error", metadata: metadata)
                 throw ExitCode(1)
             }
         }

@@ -91,8 +91,13 @@ final class AlerterProcess: Sendable {
             ?? packageRoot.appendingPathComponent(".build/debug/nats-alerter").path
     }
 
+    /// Without a `server:` section the service gets a free HTTP port, so tests run in parallel.
     init(config: String, directory: URL, arguments: [String] = []) throws {
         let configFile = directory.appendingPathComponent("alerter-\(UUID().uuidString.prefix(8)).yaml")
+        var config = config
+        if !config.hasPrefix("server:") && !config.contains("\nserver:") {
+            config += "\nserver: {listen_address: \"127.0.0.1:\(freeLoopbackPort())\"}\n"
+        }
         try config.write(to: configFile, atomically: true, encoding: .utf8)
         self.configFile = configFile
         process = try ChildProcess(
