@@ -2,7 +2,7 @@ public import struct Foundation.Date
 
 /// An alert as the store keeps it: one per identity, however many events
 /// reported it.
-public struct Alert: Sendable, Equatable {
+public struct Alert: Sendable, Equatable, Codable {
     public var fingerprint: Fingerprint
     public var labels: LabelSet
     public var annotations: [String: String]

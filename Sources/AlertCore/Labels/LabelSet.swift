@@ -2,7 +2,7 @@
 ///
 /// Stored sorted by name (byte order, as Go sorts strings), so equality,
 /// hashing and the fingerprint do not depend on the order labels arrived in.
-public struct LabelSet: Sendable, Hashable, Sequence, CustomStringConvertible {
+public struct LabelSet: Sendable, Hashable, Sequence, CustomStringConvertible, Codable {
     public struct Label: Sendable, Hashable {
         public var name: String
         public var value: String
@@ -39,6 +39,16 @@ public struct LabelSet: Sendable, Hashable, Sequence, CustomStringConvertible {
     public init(_ dictionary: [String: String]) {
         self.labels = dictionary.map { Label(name: $0.key, value: $0.value) }
             .sorted { Self.precedes($0.name, $1.name) }
+    }
+
+    /// Encoded as a JSON object of name → value.
+    public init(from decoder: any Decoder) throws {
+        self.init(try decoder.singleValueContainer().decode([String: String].self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(dictionary)
     }
 
     public var count: Int { labels.count }

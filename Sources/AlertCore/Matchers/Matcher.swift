@@ -4,7 +4,7 @@
 /// Regular expressions are anchored at both ends (`^(?:re)$`), as in
 /// Alertmanager. A label that is absent matches as the empty string, so
 /// `team=""` matches alerts without a `team` label and `team!=""` requires one.
-public struct Matcher: Sendable, Hashable, CustomStringConvertible {
+public struct Matcher: Sendable, Hashable, CustomStringConvertible, Codable {
     public enum MatchType: String, Sendable, Hashable, CaseIterable {
         case equal = "="
         case notEqual = "!="
@@ -62,6 +62,29 @@ public struct Matcher: Sendable, Hashable, CustomStringConvertible {
             }
         }
         return result + "\""
+    }
+
+    private enum CodingKeys: String, CodingKey { case name, type, value }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let name = try container.decode(String.self, forKey: .name)
+        let typeText = try container.decode(String.self, forKey: .type)
+        guard let type = MatchType(rawValue: typeText) else {
+            throw DecodingError.dataCorruptedError(forKey: .type, in: container, debugDescription: "unknown match type \(typeText)")
+        }
+        do {
+            try self.init(name: name, type: type, value: try container.decode(String.self, forKey: .value))
+        } catch {
+            throw DecodingError.dataCorruptedError(forKey: .value, in: container, debugDescription: "\(error)")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(type.rawValue, forKey: .type)
+        try container.encode(value, forKey: .value)
     }
 
     public static func == (lhs: Matcher, rhs: Matcher) -> Bool {

@@ -16,7 +16,7 @@ public enum SilenceState: String, Sendable {
 /// A value type with no behaviour over time of its own; `Silencer` stores
 /// silences, assigns ids and enforces the rules for creating, updating and
 /// expiring them.
-public struct Silence: Sendable, Equatable, Identifiable {
+public struct Silence: Sendable, Equatable, Identifiable, Codable {
     /// A lowercased UUID, assigned by `Silencer`; empty for a silence not yet created.
     public var id: String
     /// All must match an alert's labels for the silence to mute it.

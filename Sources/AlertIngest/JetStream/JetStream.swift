@@ -1,0 +1,122 @@
+import CNats
+import Foundation
+
+/// The events stream nats-alerter reads (`nats.jetstream`).
+public struct EventStreamConfiguration: Sendable, Equatable {
+    public var name: String
+    /// Subjects the stream captures; when empty, the subscribed subjects.
+    public var subjects: [String]
+    /// Create or update the stream at start (file storage); false = bind to an existing one.
+    public var create: Bool
+    /// JetStream drops a message whose `Nats-Msg-Id` it saw within this window.
+    public var duplicateWindow: Duration
+    /// How long events are kept (0 = until acknowledged by the consumer… limits still apply).
+    public var maxAge: Duration
+    public var replicas: Int
+
+    public init(name: String = "ALERT_EVENTS", subjects: [String] = [], create: Bool = true,
+                duplicateWindow: Duration = .seconds(120), maxAge: Duration = .seconds(7 * 86400), replicas: Int = 1) {
+        self.name = name
+        self.subjects = subjects
+        self.create = create
+        self.duplicateWindow = duplicateWindow
+        self.maxAge = maxAge
+        self.replicas = replicas
+    }
+}
+
+/// A JetStream context on a connection. Owns the `jsCtx`.
+public final class JetStream: Sendable {
+    nonisolated(unsafe) let context: OpaquePointer
+    public let connection: NATSConnection
+
+    public init(connection: NATSConnection) throws(NATSError) {
+        var js: OpaquePointer?
+        try check(natsConnection_JetStream(&js, connection.connection, nil), "JetStream context")
+        guard let js else { throw NATSError(operation: "JetStream context", message: "none returned") }
+        self.context = js
+        self.connection = connection
+    }
+
+    deinit {
+        jsCtx_Destroy(context)
+    }
+
+    /// Creates or updates the stream, or binds to an existing one and
+    /// checks that it captures every subject nats-alerter subscribes to.
+    public func ensureStream(_ stream: EventStreamConfiguration, subscribed: [String]) throws(NATSError) {
+        let subjects = stream.subjects.isEmpty ? subscribed : stream.subjects
+        var info: UnsafeMutablePointer<jsStreamInfo>?
+        var code = jsErrCode(0)
+        let lookup = js_GetStreamInfo(&info, context, stream.name, nil, &code)
+        defer { if let info { jsStreamInfo_Destroy(info) } }
+        let exists = lookup == NATS_OK && info != nil
+        if lookup != NATS_OK && lookup != NATS_NOT_FOUND {
+            throw NATSError("look up stream \(stream.name)", lookup, code: code)
+        }
+        if !stream.create {
+            guard exists, let config = info?.pointee.Config else {
+                throw NATSError(operation: "bind to stream \(stream.name)", message: "the stream does not exist and nats.jetstream.create is false")
+            }
+            let captured = (0..<Int(config.pointee.SubjectsLen)).compactMap { config.pointee.Subjects?[$0].map { String(cString: $0) } }
+            let missing = subscribed.filter { subject in !captured.contains { Self.covers($0, subject) } }
+            if !missing.isEmpty {
+                throw NATSError(operation: "bind to stream \(stream.name)",
+                                message: "the stream captures \(captured) but not \(missing); add them to the stream or set nats.jetstream.create: true")
+            }
+            return
+        }
+        try withCStringArray(subjects) { (array, count) throws(NATSError) in
+            var config = jsStreamConfig()
+            jsStreamConfig_Init(&config)
+            let (status, code): (natsStatus, jsErrCode) = stream.name.withCString { name in
+                config.Name = name
+                config.Subjects = array
+                config.SubjectsLen = Int32(count)
+                config.Storage = js_FileStorage
+                config.Duplicates = stream.duplicateWindow.nanoseconds
+                config.MaxAge = stream.maxAge.nanoseconds
+                config.Replicas = Int64(stream.replicas)
+                var created: UnsafeMutablePointer<jsStreamInfo>?
+                var code = jsErrCode(0)
+                let status = exists ? js_UpdateStream(&created, context, &config, nil, &code) : js_AddStream(&created, context, &config, nil, &code)
+                if let created { jsStreamInfo_Destroy(created) }
+                return (status, code)
+            }
+            try check(status, code: code, exists ? "update stream \(stream.name)" : "create stream \(stream.name)")
+        }
+    }
+
+    /// Whether stream subject pattern `pattern` captures everything `subject` (itself possibly a wildcard) can match.
+    static func covers(_ pattern: String, _ subject: String) -> Bool {
+        let p = pattern.split(separator: ".", omittingEmptySubsequences: false)
+        let s = subject.split(separator: ".", omittingEmptySubsequences: false)
+        for (index, token) in p.enumerated() {
+            if token == ">" { return s.count > index }
+            guard index < s.count else { return false }
+            if s[index] == ">" { return false }
+            if token == "*" { continue }
+            if token != s[index] { return false }
+        }
+        return p.count == s.count
+    }
+}
+
+extension NATSError {
+    init(_ operation: String, _ status: natsStatus, code: jsErrCode) {
+        self.init(operation, status)
+        if code.rawValue != 0 { statusText += " (JetStream error \(code.rawValue))" }
+    }
+}
+
+@inline(__always)
+func check(_ status: natsStatus, code: jsErrCode, _ operation: @autoclosure () -> String) throws(NATSError) {
+    if status != NATS_OK { throw NATSError(operation(), status, code: code) }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

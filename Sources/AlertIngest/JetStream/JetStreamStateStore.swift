@@ -1,0 +1,112 @@
+public import AlertCore
+import CNats
+import Foundation
+public import Logging
+import Synchronization
+
+/// The `StateStore` of durable mode: alerts, silences and the notification
+/// log in three JetStream key-value buckets (`<prefix>_alerts`,
+/// `<prefix>_silences`, `<prefix>_nflog`), shared by every replica.
+///
+/// Writes carry the revision last seen for the key, so a concurrent writer
+/// is detected: the conflict is logged, the key re-read, and the write
+/// applied on top (the engine's in-memory state is the newer truth here).
+/// Blocking libnats calls run off the cooperative pool.
+public final class JetStreamStateStore: StateStore {
+    public struct Settings: Sendable, Equatable {
+        public var bucketPrefix: String
+        public var bucket: KeyValueBucket.Settings
+
+        public init(bucketPrefix: String = "nats_alerter", bucket: KeyValueBucket.Settings = .init()) {
+            self.bucketPrefix = bucketPrefix
+            self.bucket = bucket
+        }
+    }
+
+    private let alerts: KeyValueBucket
+    private let silences: KeyValueBucket
+    private let notificationLog: KeyValueBucket
+    private let revisions = Mutex<[String: UInt64]>([:])
+    private let logger: Logger
+
+    public init(jetStream: JetStream, settings: Settings, logger: Logger) throws(NATSError) {
+        alerts = try KeyValueBucket(jetStream: jetStream, name: settings.bucketPrefix + "_alerts", settings: settings.bucket)
+        silences = try KeyValueBucket(jetStream: jetStream, name: settings.bucketPrefix + "_silences", settings: settings.bucket)
+        notificationLog = try KeyValueBucket(jetStream: jetStream, name: settings.bucketPrefix + "_nflog", settings: settings.bucket)
+        self.logger = logger
+    }
+
+    public func load() async throws -> PersistedState {
+        try await runBlocking("nats-alerter.state-load") { () throws -> PersistedState in
+            let decoder = JSONDecoder()
+            var state = PersistedState()
+            var seen: [String: UInt64] = [:]
+            for (key, value, revision) in try self.alerts.entries() {
+                state.alerts.append(try decoder.decode(Alert.self, from: Data(value)))
+                seen[self.alerts.name + "/" + key] = revision
+            }
+            for (key, value, revision) in try self.silences.entries() {
+                state.silences.append(try decoder.decode(Silence.self, from: Data(value)))
+                seen[self.silences.name + "/" + key] = revision
+            }
+            for (key, value, revision) in try self.notificationLog.entries() {
+                state.notificationLog.append(try decoder.decode(NotificationLogEntry.self, from: Data(value)))
+                seen[self.notificationLog.name + "/" + key] = revision
+            }
+            self.revisions.withLock { $0.merge(seen) { $1 } }
+            return state
+        }
+    }
+
+    public func record(_ changes: [StateChange]) async throws {
+        try await runBlocking("nats-alerter.state-write") { () throws in
+            let encoder = JSONEncoder()
+            for change in changes {
+                switch change {
+                case .alertUpserted(let alert):
+                    try self.write(self.alerts, alert.fingerprint.description, try encoder.encode(alert))
+                case .alertRemoved(let fingerprint):
+                    try self.remove(self.alerts, fingerprint.description)
+                case .silenceUpserted(let silence):
+                    try self.write(self.silences, silence.id, try encoder.encode(silence))
+                case .silenceRemoved(let id):
+                    try self.remove(self.silences, id)
+                case .notificationLogged(let entry):
+                    try self.write(self.notificationLog, Self.logKey(entry.receiver, entry.groupKey), try encoder.encode(entry))
+                case .notificationLogRemoved(let receiver, let groupKey):
+                    try self.remove(self.notificationLog, Self.logKey(receiver, groupKey))
+                }
+            }
+        }
+    }
+
+    private func write(_ bucket: KeyValueBucket, _ key: String, _ value: Data) throws(NATSError) {
+        let id = bucket.name + "/" + key
+        let last = revisions.withLock { $0[id] }
+        let revision: UInt64
+        do {
+            revision = try bucket.write(key, [UInt8](value), lastRevision: last)
+        } catch {
+            // Someone else wrote the key (another replica, or a write we lost
+            // track of): say so, then apply ours on top of what is there now.
+            let current = try bucket.revision(of: key)
+            logger.warning("state write conflict; applying the newer in-memory state", metadata: [
+                "key": .string(id), "expected_revision": .string(last.map(String.init) ?? "none"),
+                "found_revision": .string(current.map(String.init) ?? "none"),
+            ])
+            revision = try bucket.write(key, [UInt8](value), lastRevision: current)
+        }
+        revisions.withLock { $0[id] = revision }
+    }
+
+    private func remove(_ bucket: KeyValueBucket, _ key: String) throws(NATSError) {
+        try bucket.delete(key)
+        _ = revisions.withLock { $0.removeValue(forKey: bucket.name + "/" + key) }
+    }
+
+    /// Key-value keys allow `[-/_=.a-zA-Z0-9]`: base64url of receiver NUL group key.
+    static func logKey(_ receiver: String, _ groupKey: String) -> String {
+        Data((receiver + "\u{0}" + groupKey).utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+}

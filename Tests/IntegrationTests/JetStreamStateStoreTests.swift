@@ -1,0 +1,85 @@
+import AlertCore
+import AlertIngest
+import Foundation
+import Logging
+import Testing
+
+/// The durable state store on a real nats-server with JetStream.
+@Suite("JetStream KV state store")
+struct JetStreamStateStoreTests {
+    func connect(_ url: String) async throws -> JetStream {
+        let connection = try await runBlocking { () throws(NATSError) in
+            try NATSConnection(configuration: .init(servers: [url], name: "kv-test"), logger: quietLogger)
+        }
+        return try JetStream(connection: connection)
+    }
+
+    @Test("alerts, silences and notification-log entries survive a new store instance; removals too")
+    func roundTrip() async throws {
+        let directory = try makeTemporaryDirectory("kv")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let nats = try await NATSServer.start(in: directory)
+        defer { nats.kill() }
+        let store = try JetStreamStateStore(jetStream: try await connect(nats.url), settings: .init(bucketPrefix: "t1"), logger: quietLogger)
+
+        let alertStore = AlertStore()
+        var alerts: [Alert] = []
+        for index in 0..<50 {
+            if case .fired(let alert) = alertStore.apply(AlertEvent(alertType: "disk_full", source: "n\(index)", summary: "s",
+                                                                    currentValue: 91.5, subject: "system.x"), receivedAt: Date(timeIntervalSince1970: 1_800_000_000)) {
+                alerts.append(alert)
+            }
+        }
+        let silence = Silence(id: "6f1c1e40-0000-4000-8000-000000000001", matchers: [try Matcher(name: "source", type: .regexMatch, value: "n1.*")],
+                              startsAt: Date(timeIntervalSince1970: 1_800_000_000), endsAt: Date(timeIntervalSince1970: 1_800_003_600),
+                              createdBy: "oncall", comment: "maintenance", updatedAt: Date(timeIntervalSince1970: 1_800_000_000))
+        let entry = NotificationLogEntry(receiver: "team", groupKey: #"{}/{a="b"}:{alertname="disk_full"}"#, firing: [alerts[0].fingerprint],
+                                         resolved: [], timestamp: Date(timeIntervalSince1970: 1_800_000_030), expiresAt: Date(timeIntervalSince1970: 1_800_432_030))
+        try await store.record(alerts.map(StateChange.alertUpserted) + [.silenceUpserted(silence), .notificationLogged(entry)])
+        try await store.record([.alertRemoved(alerts[49].fingerprint)])
+
+        let reopened = try JetStreamStateStore(jetStream: try await connect(nats.url), settings: .init(bucketPrefix: "t1"), logger: quietLogger)
+        let loaded = try await reopened.load()
+        #expect(Set(loaded.alerts.map(\.fingerprint)) == Set(alerts.prefix(49).map(\.fingerprint)))
+        #expect(loaded.alerts.first { $0.fingerprint == alerts[0].fingerprint } == alerts[0])
+        #expect(loaded.silences == [silence])
+        #expect(loaded.notificationLog == [entry])
+    }
+
+    @Test("a write behind another writer's back is detected, logged, and still lands")
+    func conflict() async throws {
+        let directory = try makeTemporaryDirectory("kv-conflict")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let nats = try await NATSServer.start(in: directory)
+        defer { nats.kill() }
+        let recorder = LogRecorder()
+        let first = try JetStreamStateStore(jetStream: try await connect(nats.url), settings: .init(bucketPrefix: "t2"),
+                                            logger: Logger(label: "t", factory: { _ in recorder }))
+        let second = try JetStreamStateStore(jetStream: try await connect(nats.url), settings: .init(bucketPrefix: "t2"), logger: quietLogger)
+        var silence = Silence(id: "6f1c1e40-0000-4000-8000-000000000002", matchers: [try Matcher(name: "a", type: .equal, value: "b")],
+                              startsAt: Date(), endsAt: Date() + 60, createdBy: "x", comment: "first")
+        try await first.record([.silenceUpserted(silence)])
+        silence.comment = "second writer"
+        try await second.record([.silenceUpserted(silence)])
+        silence.comment = "first again"
+        try await first.record([.silenceUpserted(silence)])
+        #expect(recorder.messages.contains("state write conflict; applying the newer in-memory state"))
+        #expect(try await second.load().silences.first?.comment == "first again")
+    }
+}
+
+/// Collects log messages (for asserting that something was logged).
+final class LogRecorder: LogHandler, @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [String] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        lock.withLock { recorded.append("\(event.message)") }
+    }
+    var messages: [String] { lock.withLock { recorded } }
+}
