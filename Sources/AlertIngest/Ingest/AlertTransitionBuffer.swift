@@ -13,6 +13,11 @@ import Synchronization
 public final class AlertTransitionBuffer: Sendable {
     private struct State {
         var items: [AlertTransition] = []
+        /// The acknowledgement of each queued item (durable mode), parallel to `items`.
+        var acknowledgements: [(any Acknowledgeable)?] = []
+        /// Acknowledgements of items already handed to the consumer, waiting
+        /// for `takeAcknowledgements()` (after their effect is recorded).
+        var handedOut: [any Acknowledgeable] = []
         var waiter: CheckedContinuation<[AlertTransition], Never>?
         var finished = false
         /// A wake-up that came while no consumer waited: the next
@@ -28,7 +33,7 @@ public final class AlertTransitionBuffer: Sendable {
         self.capacity = capacity
     }
 
-    public func append(_ transition: AlertTransition) {
+    public func append(_ transition: AlertTransition, acknowledgement: (any Acknowledgeable)? = nil) {
         let wake: (CheckedContinuation<[AlertTransition], Never>, [AlertTransition])? = state.withLock { state in
             guard !state.finished else { return nil }
             guard state.items.count < capacity else {
@@ -36,11 +41,10 @@ public final class AlertTransitionBuffer: Sendable {
                 return nil
             }
             state.items.append(transition)
+            state.acknowledgements.append(acknowledgement)
             guard let waiter = state.waiter else { return nil }
             state.waiter = nil
-            let items = state.items
-            state.items = []
-            return (waiter, items)
+            return (waiter, Self.takeItems(&state))
         }
         if let (waiter, items) = wake {
             waiter.resume(returning: items)
@@ -57,10 +61,8 @@ public final class AlertTransitionBuffer: Sendable {
             await withCheckedContinuation { continuation in
                 let ready: [AlertTransition]? = state.withLock { state in
                     if !state.items.isEmpty || state.finished || state.pendingWake || Task.isCancelled {
-                        let items = state.items
-                        state.items = []
                         state.pendingWake = false
-                        return items
+                        return Self.takeItems(&state)
                     }
                     state.waiter = continuation
                     return nil
@@ -84,9 +86,7 @@ public final class AlertTransitionBuffer: Sendable {
             let waiter = state.waiter
             state.waiter = nil
             guard waiter != nil else { return (nil, []) }
-            let items = state.items
-            state.items = []
-            return (waiter, items)
+            return (waiter, Self.takeItems(&state))
         }
         waiter?.resume(returning: items)
     }
@@ -100,19 +100,40 @@ public final class AlertTransitionBuffer: Sendable {
                 return nil
             }
             state.waiter = nil
-            let items = state.items
-            state.items = []
-            return (waiter, items)
+            return (waiter, Self.takeItems(&state))
         }
         if let (waiter, items) = wake { waiter.resume(returning: items) }
     }
 
     /// Takes whatever is queued without waiting.
     public func drainNow() -> [AlertTransition] {
+        state.withLock { state in Self.takeItems(&state) }
+    }
+
+    /// The acknowledgements of every item handed out so far: call after the
+    /// items' effects are recorded, then acknowledge them.
+    public func takeAcknowledgements() -> [any Acknowledgeable] {
         state.withLock { state in
-            let items = state.items
-            state.items = []
-            return items
+            defer { state.handedOut = [] }
+            return state.handedOut
         }
     }
+
+    /// Puts acknowledgements back (recording failed; they go out with the next success).
+    public func returnAcknowledgements(_ acknowledgements: [any Acknowledgeable]) {
+        state.withLock { $0.handedOut.insert(contentsOf: acknowledgements, at: 0) }
+    }
+
+    private static func takeItems(_ state: inout State) -> [AlertTransition] {
+        let items = state.items
+        state.handedOut.append(contentsOf: state.acknowledgements.compactMap { $0 })
+        state.items = []
+        state.acknowledgements = []
+        return items
+    }
+}
+
+/// Something to acknowledge once an event's effect is recorded (a JetStream message).
+public protocol Acknowledgeable: Sendable {
+    func ack()
 }

@@ -10,7 +10,7 @@ import Foundation
 /// `AlertTransitionBuffer` for the service to act on. A bad message is
 /// counted under its reason, logged without flooding, and dropped; nothing
 /// a publisher sends stops the subscription.
-public final class EventIngestor: NATSMessageHandler {
+public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
     public let store: AlertStore
     public let transitions: AlertTransitionBuffer
     public let counters: IngestCounters
@@ -18,14 +18,20 @@ public final class EventIngestor: NATSMessageHandler {
     private let clock: any WallClock
     private let rejectionLog: RejectionLog
 
+    /// Republishes a rejected event (durable mode): subject, payload, reason, detail.
+    public typealias DeadLetter = @Sendable (_ subject: String, _ payload: [UInt8], _ rejection: EventRejection) -> Void
+    private let deadLetter: DeadLetter?
+
     public init(
         store: AlertStore,
         transitions: AlertTransitionBuffer,
         counters: IngestCounters = IngestCounters(),
         limits: EventLimits = .default,
         clock: any WallClock = SystemWallClock(),
-        logger: Logger
+        logger: Logger,
+        deadLetter: DeadLetter? = nil
     ) {
+        self.deadLetter = deadLetter
         self.store = store
         self.transitions = transitions
         self.counters = counters
@@ -43,7 +49,7 @@ public final class EventIngestor: NATSMessageHandler {
         }
         let subject = message.subject
         do throws(EventRejection) {
-            let event = try decode(message, subject: subject)
+            let event = try decode(message.payload, contentType: message.header("Content-Type"), subject: subject)
             try event.validate(limits)
             counters.decoded.add(1, ordering: .relaxed)
             apply(event)
@@ -53,17 +59,41 @@ public final class EventIngestor: NATSMessageHandler {
         }
     }
 
+    /// Durable mode: the same, but the message is acknowledged only once its
+    /// effect is recorded. A duplicate's effect is in memory: acked at once.
+    /// A new alert or resolve is acked by the engine loop after the state
+    /// store has it. A bad event is terminated (never redelivered) and, if
+    /// configured, republished to the dead-letter subject.
+    public func handle(_ delivery: JetStreamDelivery) {
+        let sequence = counters.received.add(1, ordering: .relaxed).newValue
+        let start: ContinuousClock.Instant? = sequence & 63 == 0 ? .now : nil
+        defer {
+            if let start { counters.sampleProcessing(seconds: Self.seconds(start.duration(to: .now))) }
+        }
+        let subject = delivery.subject
+        do throws(EventRejection) {
+            let event = try decode(delivery.payload, contentType: delivery.header("Content-Type"), subject: subject)
+            try event.validate(limits)
+            counters.decoded.add(1, ordering: .relaxed)
+            apply(event, acknowledgement: delivery)
+        } catch {
+            counters.reject(error.reason)
+            rejectionLog.record(error, subject: subject)
+            delivery.term()
+            deadLetter?(subject, [UInt8](delivery.payload), error)
+        }
+    }
+
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Decodes one payload by its content type.
-    func decode(_ message: borrowing NATSMessage, subject: String) throws(EventRejection) -> AlertEvent {
-        let payload = message.payload
+    func decode(_ payload: UnsafeRawBufferPointer, contentType: String?, subject: String) throws(EventRejection) -> AlertEvent {
         if payload.count > limits.maxPayloadBytes {
             throw EventRejection(.payloadTooLarge, "payload is \(payload.count) bytes, the limit is \(limits.maxPayloadBytes)")
         }
-        switch try PayloadFormat(contentType: message.header("Content-Type")) {
+        switch try PayloadFormat(contentType: contentType) {
         case .protobuf:
             return try ProtobufEventDecoder.decode(payload, subject: subject)
         case .json:
@@ -71,23 +101,26 @@ public final class EventIngestor: NATSMessageHandler {
         }
     }
 
-    /// Applies a decoded, valid event to the store.
-    public func apply(_ event: AlertEvent) {
+    /// Applies a decoded, valid event to the store. With an acknowledgement,
+    /// it is acked now when nothing durable changed, else handed on with the transition.
+    public func apply(_ event: AlertEvent, acknowledgement: (any Acknowledgeable)? = nil) {
         let transition = store.apply(event, receivedAt: clock.now())
         switch transition {
         case .duplicate:
             counters.duplicates.add(1, ordering: .relaxed)
+            acknowledgement?.ack()
         case .fired:
             counters.fired.add(1, ordering: .relaxed)
-            transitions.append(transition)
+            transitions.append(transition, acknowledgement: acknowledgement)
         case .resolved:
             counters.resolved.add(1, ordering: .relaxed)
-            transitions.append(transition)
+            transitions.append(transition, acknowledgement: acknowledgement)
         case .resolveOfUnknown:
             counters.resolvesOfUnknown.add(1, ordering: .relaxed)
+            acknowledgement?.ack()
         case .refusedAtCapacity:
             counters.refusedAtCapacity.add(1, ordering: .relaxed)
-            transitions.append(transition)
+            transitions.append(transition, acknowledgement: acknowledgement)
         }
     }
 }
