@@ -15,7 +15,10 @@ public final class AlerterRuntime: Sendable {
     public let silencer: Silencer
     public let notificationLog: NotificationLog
     public let journal: StateJournal
-    public let stateStore: any StateStore
+    private let currentStateStore: Mutex<any StateStore>
+    /// Where state is kept; JetStream's KV store replaces the memory one once connected.
+    public var stateStore: any StateStore { currentStateStore.withLock { $0 } }
+    func setStateStore(_ store: any StateStore) { currentStateStore.withLock { $0 = store } }
     public let engine: EngineHost
     public let clock: any WallClock
     public let logger: Logger
@@ -24,7 +27,7 @@ public final class AlerterRuntime: Sendable {
     struct State {
         var config: AlerterConfig
         var connection: NATSConnection?
-        var subscriptions: [(subject: String, subscription: NATSSubscription, counters: IngestCounters)] = []
+        var subscriptions: [(subject: String, subscription: any IngestSubscription, counters: IngestCounters)] = []
         var stateLoaded = false
         var notifiers: Notifiers?
         var notifierTask: Task<Void, Never>?
@@ -44,7 +47,7 @@ public final class AlerterRuntime: Sendable {
         self.store = AlertStore(limits: .init(maxActiveAlerts: config.state.maxActiveAlerts))
         self.transitions = AlertTransitionBuffer()
         self.journal = StateJournal()
-        self.stateStore = stateStore
+        self.currentStateStore = Mutex(stateStore)
         self.silencer = Silencer(journal: journal)
         self.notificationLog = NotificationLog(journal: journal)
         self.engine = EngineHost(configuration: config.engine, store: store, silencer: silencer, notificationLog: notificationLog,
@@ -75,10 +78,10 @@ public final class AlerterRuntime: Sendable {
     public var notifiers: Notifiers? { state.withLock { $0.notifiers } }
 
     func setConnection(_ connection: NATSConnection) { state.withLock { $0.connection = connection } }
-    func addSubscription(_ subject: String, _ subscription: NATSSubscription, _ counters: IngestCounters) {
+    func addSubscription(_ subject: String, _ subscription: any IngestSubscription, _ counters: IngestCounters) {
         state.withLock { $0.subscriptions.append((subject, subscription, counters)) }
     }
-    var subscriptions: [NATSSubscription] { state.withLock { $0.subscriptions.map(\.subscription) } }
+    var subscriptions: [any IngestSubscription] { state.withLock { $0.subscriptions.map(\.subscription) } }
     func markStateLoaded() { state.withLock { $0.stateLoaded = true } }
     func markDraining() { state.withLock { $0.draining = true } }
 

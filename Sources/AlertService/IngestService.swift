@@ -32,7 +32,30 @@ public final class IngestService: Service {
         let runtime = self.runtime
         let logger = runtime.logger
         let config = runtime.config
-        logger.warning("state backend is memory and ingest uses core NATS: delivery is at-most-once and alert state is lost on restart")
+        let natsConfig = config.nats
+        if natsConfig.jetstream == nil && config.state.backend == .memory {
+            logger.warning("state backend is memory and ingest uses core NATS: delivery is at-most-once and alert state is lost on restart")
+        } else if natsConfig.jetstream == nil {
+            logger.warning("ingest uses core NATS: events published while the service is down are lost (state is kept in JetStream KV)")
+        } else if config.state.backend == .memory {
+            logger.warning("state backend is memory: alert state is lost on restart (ingest is at-least-once through JetStream)")
+        }
+
+        let connection = try await runBlocking("nats-alerter.connect") { () throws(NATSError) -> NATSConnection in
+            try NATSConnection(configuration: natsConfig.connection, logger: logger)
+        }
+        runtime.setConnection(connection)
+        var jetStream: JetStream?
+        if natsConfig.jetstream != nil || config.state.backend == .jetstream {
+            jetStream = try JetStream(connection: connection)
+        }
+        if config.state.backend == .jetstream, let jetStream {
+            let settings = config.state.jetstream
+            let store = try await runBlocking("nats-alerter.kv") { () throws(NATSError) in
+                try JetStreamStateStore(jetStream: jetStream, settings: settings, logger: logger)
+            }
+            runtime.setStateStore(store)
+        }
 
         // State comes back before the first event is consumed.
         let persisted = try await runtime.stateStore.load()
@@ -40,17 +63,17 @@ public final class IngestService: Service {
         runtime.silencer.restore(persisted.silences)
         runtime.notificationLog.restore(persisted.notificationLog)
         await runtime.engine.adopt(runtime.store.activeAlerts() + runtime.store.resolvedAlerts(), at: runtime.clock.now())
-        if !persisted.alerts.isEmpty || !persisted.silences.isEmpty {
-            logger.info("state restored", metadata: [
-                "alerts": .stringConvertible(persisted.alerts.count), "silences": .stringConvertible(persisted.silences.count),
-            ])
-        }
+        logger.info("state loaded", metadata: [
+            "backend": .string(config.state.backend.rawValue), "alerts": .stringConvertible(persisted.alerts.count),
+            "silences": .stringConvertible(persisted.silences.count),
+            "notification_log_entries": .stringConvertible(persisted.notificationLog.count),
+        ])
         runtime.markStateLoaded()
         runtime.recordInitialLoad()
         try runtime.startNotifiers(for: config)
         for note in config.notes { logger.notice("configuration note", metadata: ["note": .string(note)]) }
         do {
-            try await ingest(config: config)
+            try await ingest(config: config, connection: connection, jetStream: jetStream)
         } catch {
             // Notifiers hold HTTP clients that must be shut down on every path.
             await runtime.stopNotifiers(grace: .seconds(2))
@@ -58,28 +81,47 @@ public final class IngestService: Service {
         }
     }
 
-    private func ingest(config: AlerterConfig) async throws {
+    private func ingest(config: AlerterConfig, connection: NATSConnection, jetStream: JetStream?) async throws {
         let runtime = self.runtime
         let logger = runtime.logger
 
         let natsConfig = config.nats
-        let connection = try await runBlocking("nats-alerter.connect") { () throws(NATSError) -> NATSConnection in
-            try NATSConnection(configuration: natsConfig.connection, logger: logger)
-        }
-        runtime.setConnection(connection)
         // If libnats closes the connection for good (not our own drain), the
         // service cannot do its job: wake the loop so it fails loudly and a
         // supervisor can restart it, instead of sitting deaf.
         let transitions = runtime.transitions
         connection.onClosed { transitions.wake() }
-        for subject in natsConfig.subjects {
+        var deadLetter: EventIngestor.DeadLetter?
+        if let jetstream = natsConfig.jetstream, let subject = jetstream.deadLetterSubject {
+            deadLetter = { original, payload, rejection in
+                try? connection.publish(subject: subject, payload: payload, headers: [
+                    ("Nats-Alerter-Reject-Reason", rejection.reason.rawValue),
+                    ("Nats-Alerter-Reject-Detail", String(rejection.detail.prefix(1000)).replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")),
+                    ("Nats-Alerter-Original-Subject", original),
+                ])
+            }
+        }
+        if let jetstream = natsConfig.jetstream, let jetStream {
+            try await runBlocking("nats-alerter.stream") { () throws(NATSError) in
+                try jetStream.ensureStream(jetstream.stream, subscribed: natsConfig.subjects)
+            }
+        }
+        for (index, subject) in natsConfig.subjects.enumerated() {
             // One handler per subscription, so counters are per subscribed subject.
             let counters = IngestCounters()
             let ingestor = EventIngestor(store: runtime.store, transitions: transitions, counters: counters,
-                                         limits: natsConfig.limits, clock: runtime.clock, logger: logger)
+                                         limits: natsConfig.limits, clock: runtime.clock, logger: logger, deadLetter: deadLetter)
             do {
-                let subscription = try NATSSubscription(connection: connection, subject: subject, queueGroup: natsConfig.queueGroup, handler: ingestor)
-                runtime.addSubscription(subject, subscription, counters)
+                if let jetstream = natsConfig.jetstream, let jetStream {
+                    var consumer = jetstream.consumer
+                    if natsConfig.subjects.count > 1 { consumer.durable += "-\(index)" }
+                    let subscription = try JetStreamConsumer(jetStream: jetStream, stream: jetstream.stream.name, subject: subject,
+                                                             consumer: consumer, handler: ingestor)
+                    runtime.addSubscription(subject, subscription, counters)
+                } else {
+                    let subscription = try NATSSubscription(connection: connection, subject: subject, queueGroup: natsConfig.queueGroup, handler: ingestor)
+                    runtime.addSubscription(subject, subscription, counters)
+                }
             } catch {
                 if connection.state == .closed, let reason = connection.lastError {
                     throw NATSError(operation: "subscribe to \(subject)", message: "NATS connection closed: \(reason)")
@@ -88,6 +130,10 @@ public final class IngestService: Service {
             }
         }
         var subscribed: Logger.Metadata = ["subjects": .array(natsConfig.subjects.map { .string($0) })]
+        if let jetstream = natsConfig.jetstream {
+            subscribed["stream"] = .string(jetstream.stream.name)
+            subscribed["durable"] = .string(jetstream.consumer.durable)
+        }
         if let group = natsConfig.queueGroup { subscribed["queue_group"] = .string(group) }
         logger.info("subscribed; waiting for events", metadata: subscribed)
 
@@ -140,19 +186,28 @@ public final class IngestService: Service {
             output.emit(notification)
             notifiers?.dispatch(notification)
         }
-        await persist()
+        // Events are acknowledged only once their effect is recorded.
+        let acknowledgements = runtime.transitions.takeAcknowledgements()
+        if await persist() {
+            for acknowledgement in acknowledgements { acknowledgement.ack() }
+        } else {
+            runtime.transitions.returnAcknowledgements(acknowledgements)
+        }
     }
 
     /// Writes journaled state changes to the state store. A failure is logged
     /// and the changes are kept for the next attempt, never dropped.
-    private func persist() async {
+    @discardableResult
+    private func persist() async -> Bool {
         let changes = runtime.journal.drain()
-        guard !changes.isEmpty else { return }
+        guard !changes.isEmpty else { return true }
         do {
             try await runtime.stateStore.record(changes)
+            return true
         } catch {
             runtime.logger.error("could not write state; will retry", metadata: ["error": .string("\(error)"), "changes": .stringConvertible(changes.count)])
             runtime.journal.prepend(changes)
+            return false
         }
     }
 

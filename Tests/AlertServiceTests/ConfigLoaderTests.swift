@@ -256,7 +256,12 @@ struct ConfigLoaderTests {
         ("nats: {subjects: [a], nkey: UABC}", "nats.nkey_seed_file: nkey (the public key) and nkey_seed_file go together"),
         ("nats: {subjects: [a], tls: {cert_file: /etc/hostname}}", "nats.tls: cert_file and key_file go together"),
         ("nats: {subjects: [a], queue_group: \"a b\"}", "nats.queue_group: a queue group name must be non-empty"),
-        ("nats: {subjects: [a]}\nstate: {backend: jetstream}", "state.backend: \"jetstream\" is not available in this version yet"),
+        ("nats: {subjects: [a]}\nstate: {backend: redis}", "state.backend: unknown backend \"redis\" (allowed: memory, jetstream)"),
+        ("nats: {subjects: [a.>], jetstream: {dead_letter_subject: a.dead}}", "nats.jetstream.dead_letter_subject: \"a.dead\" is captured by the events stream"),
+        ("nats: {subjects: [a], jetstream: {stream: 'my.stream'}}", "nats.jetstream.stream: a stream name cannot"),
+        ("nats: {subjects: [a], jetstream: {ack_wait: 0s}}", "nats.jetstream.ack_wait: must be greater than 0"),
+        ("nats: {subjects: [a], queue_group: g, jetstream: {}}", "nats.queue_group: not used with nats.jetstream"),
+        ("nats: {subjects: [a]}\nstate: {backend: jetstream, jetstream: {storage: disk}}", "state.jetstream.storage: storage is file or memory"),
         ("nats: {subjects: [a], subjects: [b]}", "(top level): not valid YAML: Parser: expected all keys to be unique"),
         ("nats: {subjects: [a]\n", "(top level): not valid YAML"),
     ])

@@ -152,3 +152,13 @@ private func natsAlerterOnJetStreamComplete(_ closure: UnsafeMutableRawPointer?)
     guard let closure else { return }
     Unmanaged<JetStreamHandlerBox>.fromOpaque(closure).release()
 }
+
+/// What the service needs of a subscription, core or JetStream.
+public protocol IngestSubscription: Sendable {
+    var droppedCount: Int64 { get }
+    var pendingCount: Int { get }
+    func drain(timeout: Duration) throws(NATSError)
+}
+
+extension NATSSubscription: IngestSubscription {}
+extension JetStreamConsumer: IngestSubscription {}

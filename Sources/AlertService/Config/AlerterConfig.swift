@@ -54,6 +54,8 @@ public struct AlerterConfig: Sendable {
         /// When set, replicas in the same group share the subjects' messages.
         public var queueGroup: String?
         public var limits: EventLimits
+        /// `nats.jetstream`: consume through a stream with a durable consumer (at-least-once).
+        public var jetstream: JetStreamSection?
 
         public init(connection: NATSConnectionConfiguration = NATSConnectionConfiguration(), subjects: [String] = [], queueGroup: String? = nil, limits: EventLimits = .default) {
             self.connection = connection
@@ -63,15 +65,29 @@ public struct AlerterConfig: Sendable {
         }
     }
 
+    /// `nats.jetstream` — the events stream and the durable consumer.
+    public struct JetStreamSection: Sendable, Equatable {
+        public var stream = EventStreamConfiguration()
+        public var consumer = ConsumerConfiguration()
+        /// Rejected events are republished here with the reason in headers.
+        public var deadLetterSubject: String?
+
+        public init() {}
+    }
+
     /// `state:` — where alert state lives.
     public struct StateSection: Sendable {
         public enum Backend: String, Sendable {
-            /// In process memory: lost on restart; core NATS, at-most-once.
+            /// In process memory: lost on restart.
             case memory
+            /// JetStream key-value buckets: kept across restarts, shared by replicas.
+            case jetstream
         }
 
         public var backend: Backend
         public var maxActiveAlerts: Int
+        /// `state.jetstream`: the buckets.
+        public var jetstream = JetStreamStateStore.Settings()
 
         public init(backend: Backend = .memory, maxActiveAlerts: Int = 1_000_000) {
             self.backend = backend

@@ -15,7 +15,7 @@ public enum ConfigLoader {
     static let natsKeys: Set<String> = [
         "servers", "name", "user", "password", "password_file", "token", "token_file",
         "credentials_file", "nkey", "nkey_seed_file", "tls", "connect_timeout", "reconnect",
-        "subjects", "queue_group", "pending_limits", "limits",
+        "subjects", "queue_group", "pending_limits", "limits", "jetstream",
     ]
 
     public static func load(path: String) throws(ConfigError) -> AlerterConfig {
@@ -218,7 +218,57 @@ public enum ConfigLoader {
         if let (value, path) = fields["limits"] {
             section.limits = readLimits(value, path, &r)
         }
+        if let (value, path) = fields["jetstream"] {
+            section.jetstream = readJetStream(value, path, &r, subscribed: section.subjects)
+            if section.queueGroup != nil {
+                r.fail("nats.queue_group", "not used with nats.jetstream: replicas share the durable consumer instead")
+            }
+        }
         section.connection = connection
+        return section
+    }
+
+    static func readJetStream(_ node: Node, _ path: String, _ r: inout YAMLReader, subscribed: [String]) -> AlerterConfig.JetStreamSection {
+        var section = AlerterConfig.JetStreamSection()
+        let keys: Set<String> = ["stream", "subjects", "create", "durable", "ack_wait", "max_deliver", "max_ack_pending",
+                                 "duplicate_window", "max_age", "replicas", "dead_letter_subject"]
+        for (key, value) in r.mapping(node, path, allowed: keys) {
+            let p = "\(path).\(key)"
+            switch key {
+            case "stream":
+                if let name = r.string(value, p) {
+                    if name.isEmpty || name.contains(where: { " .*>\t".contains($0) }) { r.fail(p, "a stream name cannot be empty or contain spaces, '.', '*' or '>'", value) }
+                    section.stream.name = name
+                }
+            case "subjects":
+                section.stream.subjects = r.strings(value, p)
+                for (index, subject) in section.stream.subjects.enumerated() {
+                    if let problem = validateSubject(subject, wildcards: true) { r.fail("\(p)[\(index)]", problem, value) }
+                }
+            case "create": section.stream.create = r.bool(value, p) ?? true
+            case "durable":
+                if let name = r.string(value, p) {
+                    if name.isEmpty || name.contains(where: { " .*>\t".contains($0) }) { r.fail(p, "a consumer name cannot be empty or contain spaces, '.', '*' or '>'", value) }
+                    section.consumer.durable = name
+                }
+            case "ack_wait": if let d = r.duration(value, p, allowZero: false) { section.consumer.ackWait = d }
+            case "max_deliver": if let n = r.int(value, p, min: 1) { section.consumer.maxDeliver = n }
+            case "max_ack_pending": if let n = r.int(value, p, min: 1) { section.consumer.maxAckPending = n }
+            case "duplicate_window": if let d = r.duration(value, p) { section.stream.duplicateWindow = d }
+            case "max_age": if let d = r.duration(value, p) { section.stream.maxAge = d }
+            case "replicas": if let n = r.int(value, p, min: 1) { section.stream.replicas = n }
+            case "dead_letter_subject":
+                guard let subject = r.string(value, p) else { continue }
+                if let problem = validateSubject(subject, wildcards: false) {
+                    r.fail(p, problem, value)
+                } else if (section.stream.subjects.isEmpty ? subscribed : section.stream.subjects).contains(where: { SubjectPattern($0).matches(subject) }) {
+                    r.fail(p, "\"\(subject)\" is captured by the events stream: dead letters would be read again", value)
+                } else {
+                    section.deadLetterSubject = subject
+                }
+            default: break
+            }
+        }
         return section
     }
 
@@ -269,7 +319,7 @@ public enum ConfigLoader {
 
     static func readState(_ node: Node, _ r: inout YAMLReader, engine: inout EngineConfiguration) -> AlerterConfig.StateSection {
         var state = AlerterConfig.StateSection()
-        let keys: Set<String> = ["backend", "max_active_alerts", "resolve_timeout_by_alert_type", "resolved_retention"]
+        let keys: Set<String> = ["backend", "max_active_alerts", "resolve_timeout_by_alert_type", "resolved_retention", "jetstream"]
         for (key, value) in r.mapping(node, "state", allowed: keys) {
             switch key {
             case "resolve_timeout_by_alert_type":
@@ -284,10 +334,30 @@ public enum ConfigLoader {
                 guard let text = r.string(value, "state.backend") else { continue }
                 if let backend = AlerterConfig.StateSection.Backend(rawValue: text) {
                     state.backend = backend
-                } else if text == "jetstream" {
-                    r.fail("state.backend", "\"jetstream\" is not available in this version yet; use \"memory\"", value)
                 } else {
-                    r.fail("state.backend", "unknown backend \"\(text)\" (allowed: memory)", value)
+                    r.fail("state.backend", "unknown backend \"\(text)\" (allowed: memory, jetstream)", value)
+                }
+            case "jetstream":
+                for (field, item) in r.mapping(value, "state.jetstream", allowed: ["bucket_prefix", "history", "replicas", "storage"]) {
+                    let p = "state.jetstream.\(field)"
+                    switch field {
+                    case "bucket_prefix":
+                        if let prefix = r.string(item, p) {
+                            if prefix.isEmpty || !prefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
+                                r.fail(p, "use letters, digits, '_' and '-' only", item)
+                            } else {
+                                state.jetstream.bucketPrefix = prefix
+                            }
+                        }
+                    case "history": if let n = r.int(item, p, min: 1) { state.jetstream.bucket.history = min(n, 64) }
+                    case "replicas": if let n = r.int(item, p, min: 1) { state.jetstream.bucket.replicas = n }
+                    default:
+                        switch r.string(item, p) {
+                        case "file": state.jetstream.bucket.memoryStorage = false
+                        case "memory": state.jetstream.bucket.memoryStorage = true
+                        default: r.fail(p, "storage is file or memory", item)
+                        }
+                    }
                 }
             case "max_active_alerts":
                 if let cap = r.int(value, "state.max_active_alerts", min: 1) { state.maxActiveAlerts = cap }
