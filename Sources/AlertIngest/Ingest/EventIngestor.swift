@@ -41,22 +41,8 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
     }
 
     public func handle(_ message: borrowing NATSMessage) {
-        let sequence = counters.received.add(1, ordering: .relaxed).newValue
-        // One event in 64 is timed, for the processing-time histogram.
-        let start: ContinuousClock.Instant? = sequence & 63 == 0 ? .now : nil
-        defer {
-            if let start { counters.sampleProcessing(seconds: Self.seconds(start.duration(to: .now))) }
-        }
-        let subject = message.subject
-        do throws(EventRejection) {
-            let event = try decode(message.payload, contentType: message.header("Content-Type"), subject: subject)
-            try event.validate(limits)
-            counters.decoded.add(1, ordering: .relaxed)
-            apply(event)
-        } catch {
-            counters.reject(error.reason)
-            rejectionLog.record(error, subject: subject)
-        }
+        process(subject: message.subject, payload: message.payload, contentType: message.header("Content-Type"),
+                acknowledgement: nil, onReject: nil)
     }
 
     /// Durable mode: the same, but the message is acknowledged only once its
@@ -65,22 +51,32 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
     /// store has it. A bad event is terminated (never redelivered) and, if
     /// configured, republished to the dead-letter subject.
     public func handle(_ delivery: JetStreamDelivery) {
+        let subject = delivery.subject
+        process(subject: subject, payload: delivery.payload, contentType: delivery.header("Content-Type"), acknowledgement: delivery) { rejection in
+            delivery.term()
+            self.deadLetter?(subject, [UInt8](delivery.payload), rejection)
+        }
+    }
+
+    private func process(
+        subject: String, payload: UnsafeRawBufferPointer, contentType: String?,
+        acknowledgement: (any Acknowledgeable)?, onReject: ((EventRejection) -> Void)?
+    ) {
         let sequence = counters.received.add(1, ordering: .relaxed).newValue
+        // One event in 64 is timed, for the processing-time histogram.
         let start: ContinuousClock.Instant? = sequence & 63 == 0 ? .now : nil
         defer {
             if let start { counters.sampleProcessing(seconds: Self.seconds(start.duration(to: .now))) }
         }
-        let subject = delivery.subject
         do throws(EventRejection) {
-            let event = try decode(delivery.payload, contentType: delivery.header("Content-Type"), subject: subject)
+            let event = try decode(payload, contentType: contentType, subject: subject)
             try event.validate(limits)
             counters.decoded.add(1, ordering: .relaxed)
-            apply(event, acknowledgement: delivery)
+            apply(event, acknowledgement: acknowledgement)
         } catch {
             counters.reject(error.reason)
             rejectionLog.record(error, subject: subject)
-            delivery.term()
-            deadLetter?(subject, [UInt8](delivery.payload), error)
+            onReject?(error)
         }
     }
 

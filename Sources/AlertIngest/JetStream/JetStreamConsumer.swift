@@ -17,19 +17,9 @@ public final class JetStreamDelivery: Acknowledgeable, @unchecked Sendable {
         natsMsg_Destroy(msg)
     }
 
-    public var subject: String { String(cString: natsMsg_GetSubject(msg)) }
-
-    public var payload: UnsafeRawBufferPointer {
-        let length = Int(natsMsg_GetDataLength(msg))
-        guard length > 0, let data = natsMsg_GetData(msg) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        return UnsafeRawBufferPointer(start: data, count: length)
-    }
-
-    public func header(_ name: String) -> String? {
-        var value: UnsafePointer<CChar>?
-        guard natsMsgHeader_Get(msg, name, &value) == NATS_OK, let value else { return nil }
-        return String(cString: value)
-    }
+    public var subject: String { MessageAccess.subject(msg) }
+    public var payload: UnsafeRawBufferPointer { MessageAccess.payload(msg) }
+    public func header(_ name: String) -> String? { MessageAccess.header(msg, name) }
 
     /// Processed: JetStream will not deliver it again.
     public func ack() { _ = natsMsg_Ack(msg, nil) }

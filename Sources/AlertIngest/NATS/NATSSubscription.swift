@@ -8,17 +8,28 @@ public struct NATSMessage: ~Copyable {
     let msg: OpaquePointer
 
     /// The subject the message was published on.
-    public var subject: String { String(cString: natsMsg_GetSubject(msg)) }
+    public var subject: String { MessageAccess.subject(msg) }
 
     /// The payload, borrowed from libnats (no copy).
-    public var payload: UnsafeRawBufferPointer {
+    public var payload: UnsafeRawBufferPointer { MessageAccess.payload(msg) }
+
+    /// The first value of a header, or nil when absent.
+    public func header(_ name: String) -> String? { MessageAccess.header(msg, name) }
+}
+
+/// Reads a `natsMsg`; shared by core and JetStream messages.
+enum MessageAccess {
+    static func subject(_ msg: OpaquePointer) -> String {
+        String(cString: natsMsg_GetSubject(msg))
+    }
+
+    static func payload(_ msg: OpaquePointer) -> UnsafeRawBufferPointer {
         let length = Int(natsMsg_GetDataLength(msg))
         guard length > 0, let data = natsMsg_GetData(msg) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(start: data, count: length)
     }
 
-    /// The first value of a header, or nil when absent.
-    public func header(_ name: String) -> String? {
+    static func header(_ msg: OpaquePointer, _ name: String) -> String? {
         var value: UnsafePointer<CChar>?
         guard natsMsgHeader_Get(msg, name, &value) == NATS_OK, let value else { return nil }
         return String(cString: value)
