@@ -20,7 +20,8 @@ struct ConfigLoaderTests {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let config = try ConfigLoader.load(path: root.appendingPathComponent("config/alerter.yaml").path)
         #expect(config.nats.subjects.contains("system.error.>"))
-        #expect(config.state.backend == .memory)
+        #expect(config.state.backend == .jetstream)
+        #expect(config.nats.jetstream?.stream.name == "ALERT_EVENTS")
     }
 
     @Test("every supported key is read")

@@ -87,6 +87,27 @@ public final class JetStream: Sendable {
         }
     }
 
+    /// Publishes and waits for the stream's acknowledgement (so the message
+    /// is stored). `messageID` becomes `Nats-Msg-Id` for duplicate suppression.
+    public func publish(subject: String, payload: [UInt8], messageID: String? = nil, timeout: Duration = .seconds(5)) throws(NATSError) {
+        var options = jsPubOptions()
+        jsPubOptions_Init(&options)
+        options.MaxWait = timeout.nanoseconds / 1_000_000
+        var ack: UnsafeMutablePointer<jsPubAck>?
+        var code = jsErrCode(0)
+        let status: natsStatus = payload.withUnsafeBytes { bytes in
+            if let messageID {
+                return messageID.withCString { id in
+                    options.MsgId = id
+                    return js_Publish(&ack, context, subject, bytes.baseAddress, Int32(bytes.count), &options, &code)
+                }
+            }
+            return js_Publish(&ack, context, subject, bytes.baseAddress, Int32(bytes.count), &options, &code)
+        }
+        if let ack { jsPubAck_Destroy(ack) }
+        try check(status, code: code, "publish to \(subject)")
+    }
+
     /// Whether stream subject pattern `pattern` captures everything `subject` (itself possibly a wildcard) can match.
     static func covers(_ pattern: String, _ subject: String) -> Bool {
         let p = pattern.split(separator: ".", omittingEmptySubsequences: false)
