@@ -2,6 +2,7 @@ public import AlertCore
 import AlertIngest
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 
 /// Ingest and the engine loop: connects to NATS, subscribes to the
 /// configured subjects, and turns events into alerts and notifications.
@@ -15,6 +16,8 @@ public import ServiceLifecycle
 public final class IngestService: Service {
     public let runtime: AlerterRuntime
     private let output: AlertOutput
+    /// Notifications decided while the state store could not be written.
+    private let heldNotifications = Mutex<[AlertCore.Notification]>([])
 
     public init(runtime: AlerterRuntime) {
         self.runtime = runtime
@@ -181,17 +184,25 @@ public final class IngestService: Service {
         batch.forEach(output.emit)
         runtime.recordTriggered(batch)
         let notifications = await runtime.engine.step(batch, at: now)
+        // Record first, then act: events are acknowledged, and notifications
+        // sent, only once the state store has their effect — so a crash can
+        // never make the service notify the same thing twice.
+        let acknowledgements = runtime.transitions.takeAcknowledgements()
+        let ready = heldNotifications.withLock { held in
+            defer { held = [] }
+            return held + notifications
+        }
+        guard await persist() else {
+            // Not recorded: hold everything for the next successful write.
+            runtime.transitions.returnAcknowledgements(acknowledgements)
+            heldNotifications.withLock { $0.insert(contentsOf: ready, at: 0) }
+            return
+        }
+        for acknowledgement in acknowledgements { acknowledgement.ack() }
         let notifiers = runtime.notifiers
-        for notification in notifications {
+        for notification in ready {
             output.emit(notification)
             notifiers?.dispatch(notification)
-        }
-        // Events are acknowledged only once their effect is recorded.
-        let acknowledgements = runtime.transitions.takeAcknowledgements()
-        if await persist() {
-            for acknowledgement in acknowledgements { acknowledgement.ack() }
-        } else {
-            runtime.transitions.returnAcknowledgements(acknowledgements)
         }
     }
 

@@ -34,8 +34,16 @@ final class NATSServer: Sendable {
             directory: directory
         )
         current.set(process)
-        guard await waitUntil(timeout: .seconds(10), { isListening(port) }) else {
+        guard await waitUntil(timeout: .seconds(10), { isListening(port) || !process.isRunning }) else {
             throw HarnessError("nats-server on port \(port) did not listen:\n\(process.output)")
+        }
+        // Another test may have taken the port between our choosing and
+        // binding it: then our server exits, and the listener is not ours.
+        try? await Task.sleep(for: .milliseconds(150))
+        guard process.isRunning, process.output.contains("Server is ready") else {
+            process.kill()
+            current.set(nil)
+            throw HarnessError("nats-server could not use port \(port):\n\(process.output.suffix(500))")
         }
     }
 
@@ -74,7 +82,8 @@ final class AlertmanagerServer: Sendable {
             directory: directory
         )
         let port = self.port
-        guard await waitUntil(timeout: .seconds(15), { isListening(port) }) else {
+        let process = self.process
+        guard await waitUntil(timeout: .seconds(15), { isListening(port) || !process.isRunning }), process.isRunning else {
             throw HarnessError("alertmanager did not listen on \(port):\n\(process.output)")
         }
     }
