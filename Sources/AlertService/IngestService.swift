@@ -2,6 +2,7 @@ public import AlertCore
 import AlertIngest
 public import Logging
 public import ServiceLifecycle
+import Foundation
 import Synchronization
 
 /// Ingest and the engine loop: connects to NATS, subscribes to the
@@ -18,6 +19,11 @@ public final class IngestService: Service {
     private let output: AlertOutput
     /// Notifications decided while the state store could not be written.
     private let heldNotifications = Mutex<[AlertCore.Notification]>([])
+    /// When firing alerts' `lastSeen` and repeat counts were last written.
+    private let lastActivityFlush = Mutex<Date?>(nil)
+    /// How often `lastSeen` and repeat counts of firing alerts are written
+    /// (they change on every duplicate, so they are not journaled one by one).
+    public static let activityFlushInterval: Double = 30
 
     public init(runtime: AlerterRuntime) {
         self.runtime = runtime
@@ -153,18 +159,27 @@ public final class IngestService: Service {
         runtime.markDraining()
         logger.info("shutting down: draining NATS subscriptions")
         let toDrain = runtime.subscriptions
+        // Subscriptions first: every message already received is handled.
+        // The connection stays open until state is written (KV needs it).
         let drainErrors = await runBlocking("nats-alerter.drain") { () -> [String] in
             var errors: [String] = []
             for subscription in toDrain {
                 do { try subscription.drain(timeout: .seconds(10)) } catch { errors.append("\(error)") }
             }
-            do { try connection.drain(timeout: .seconds(5)) } catch { errors.append("\(error)") }
             return errors
         }
         for error in drainErrors { logger.error("drain failed", metadata: ["error": .string(error)]) }
         await step(runtime.transitions.drainNow())
         await runtime.stopNotifiers(grace: .seconds(10))
-        await persist()
+        flushActivity(now: runtime.clock.now(), force: true)
+        if !(await persist()) {
+            logger.error("shutting down with state not written; the unacknowledged events will be redelivered")
+        }
+        let closeError = await runBlocking("nats-alerter.close") { () -> String? in
+            do { try connection.drain(timeout: .seconds(5)) } catch { return "\(error)" }
+            return nil
+        }
+        if let closeError { logger.error("closing the NATS connection failed", metadata: ["error": .string(closeError)]) }
         var totals: [String: Int] = [:]
         for (_, counters, _, _) in runtime.ingestCounters {
             totals.merge(counters.snapshot) { $0 + $1 }
@@ -184,6 +199,7 @@ public final class IngestService: Service {
         batch.forEach(output.emit)
         runtime.recordTriggered(batch)
         let notifications = await runtime.engine.step(batch, at: now)
+        flushActivity(now: now)
         // Record first, then act: events are acknowledged, and notifications
         // sent, only once the state store has their effect — so a crash can
         // never make the service notify the same thing twice.
@@ -204,6 +220,18 @@ public final class IngestService: Service {
             output.emit(notification)
             notifiers?.dispatch(notification)
         }
+    }
+
+    /// Journals the firing alerts seen again since the last flush.
+    private func flushActivity(now: Date, force: Bool = false) {
+        let since: Date? = lastActivityFlush.withLock { last in
+            if !force, let previous = last, now.timeIntervalSince(previous) < Self.activityFlushInterval { return nil }
+            defer { last = now }
+            return last ?? runtime.startedAt
+        }
+        guard let since else { return }
+        let changed = runtime.store.activeAlerts().filter { $0.lastSeen > since }
+        runtime.journal.append(contentsOf: changed.map(StateChange.alertUpserted))
     }
 
     /// Writes journaled state changes to the state store. A failure is logged

@@ -65,7 +65,18 @@ struct DurableModeTests {
         }
         let before = try #require(try await get("http://127.0.0.1:\(port)/api/v2/alerts") as? [[String: Any]])
         #expect(before.count == 50)
+        for _ in 0..<3 {
+            try publisher.publish(subject: "system.disk", payload: ProtobufEventEncoder.encode(
+                AlertEvent(alertType: "disk_full", severity: .warning, source: "node-0")))
+        }
+        try await runBlocking { () throws(NATSError) in try publisher.flush() }
+        try await Task.sleep(for: .milliseconds(300))
         await first.process.stop()
+        // Repeat counts and lastSeen reach KV at shutdown (and every 30 s).
+        let kv = try JetStreamStateStore(jetStream: try JetStream(connection: publisher), settings: .init(), logger: quietLogger)
+        let stored = try await kv.load()
+        #expect(stored.alerts.count == 50)
+        #expect(stored.alerts.first { $0.labels["source"] == "node-0" }?.repeatCount == 3)
 
         let second = try AlerterProcess(config: config, directory: directory)
         defer { second.process.kill() }
