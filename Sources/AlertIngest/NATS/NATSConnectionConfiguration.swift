@@ -1,25 +1,10 @@
+public import AlertCore
+
 /// How to reach NATS: the `nats` block of the config, minus subscriptions.
 /// A value type with `Duration` fields (swift-kafka-client's convention).
 public struct NATSConnectionConfiguration: Sendable, Equatable {
-    public struct TLS: Sendable, Equatable {
-        /// PEM file of the CAs that sign the server's certificate.
-        public var caFile: String?
-        /// Client certificate and key (PEM) for mutual TLS.
-        public var certFile: String?
-        public var keyFile: String?
-        /// The name expected in the server's certificate, when it differs from the URL's host.
-        public var serverName: String?
-        /// Skip verifying the server (tests only).
-        public var insecureSkipVerify: Bool
-
-        public init(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil, serverName: String? = nil, insecureSkipVerify: Bool = false) {
-            self.caFile = caFile
-            self.certFile = certFile
-            self.keyFile = keyFile
-            self.serverName = serverName
-            self.insecureSkipVerify = insecureSkipVerify
-        }
-    }
+    /// TLS to the servers (`nats.tls`).
+    public typealias TLS = TLSSettings
 
     public enum Authentication: Sendable, Equatable {
         case none

@@ -1,3 +1,4 @@
+public import AlertCore
 import Foundation
 
 /// A secret given inline or as a `*_file` path. File secrets are re-read on
@@ -20,23 +21,6 @@ public enum Secret: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "<secret>" }
-}
-
-/// TLS settings of an outgoing connection (Alertmanager's `tls_config`).
-public struct TLSSettings: Sendable, Equatable {
-    public var caFile: String?
-    public var certFile: String?
-    public var keyFile: String?
-    public var serverName: String?
-    public var insecureSkipVerify: Bool
-
-    public init(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil, serverName: String? = nil, insecureSkipVerify: Bool = false) {
-        self.caFile = caFile
-        self.certFile = certFile
-        self.keyFile = keyFile
-        self.serverName = serverName
-        self.insecureSkipVerify = insecureSkipVerify
-    }
 }
 
 /// `alertmanager_configs` (nats-alerter's receiver kind): forward alerts to

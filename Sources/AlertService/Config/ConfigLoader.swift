@@ -272,8 +272,9 @@ public enum ConfigLoader {
         return section
     }
 
-    static func readTLS(_ node: Node, _ path: String, _ r: inout YAMLReader, baseDirectory: String) -> NATSConnectionConfiguration.TLS {
-        var tls = NATSConnectionConfiguration.TLS()
+    /// `tls` of NATS and `tls_config` of receivers.
+    static func readTLS(_ node: Node, _ path: String, _ r: inout YAMLReader, baseDirectory: String) -> TLSSettings {
+        var tls = TLSSettings()
         for (key, value) in r.mapping(node, path, allowed: ["ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"]) {
             let itemPath = "\(path).\(key)"
             switch key {

@@ -268,24 +268,7 @@ struct ReceiverConfigReader {
     }
 
     func readTLS(_ node: Node, _ path: String, _ r: inout YAMLReader) -> TLSSettings {
-        var tls = TLSSettings()
-        for (key, value) in r.mapping(node, path, allowed: ["ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"]) {
-            let p = "\(path).\(key)"
-            switch key {
-            case "insecure_skip_verify": tls.insecureSkipVerify = r.bool(value, p) ?? false
-            case "server_name": tls.serverName = r.string(value, p)
-            default:
-                guard let file = r.string(value, p).map({ ConfigLoader.resolve($0, base: base) }) else { continue }
-                if !FileManager.default.isReadableFile(atPath: file) { r.fail(p, "cannot read \(file)", value) }
-                switch key {
-                case "ca_file": tls.caFile = file
-                case "cert_file": tls.certFile = file
-                default: tls.keyFile = file
-                }
-            }
-        }
-        if (tls.certFile == nil) != (tls.keyFile == nil) { r.fail(path, "cert_file and key_file go together") }
-        return tls
+        ConfigLoader.readTLS(node, path, &r, baseDirectory: base)
     }
 
     /// A templated field: refuses Alertmanager's Go templates with a clear message.
