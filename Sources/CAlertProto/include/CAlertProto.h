@@ -3,4 +3,5 @@
 #ifndef CALERTPROTO_H
 #define CALERTPROTO_H
 #include "alerting_v1_alert_event.pb-c.h"
+#include "alerting_v1_metric_sample.pb-c.h"
 #endif
