@@ -338,6 +338,47 @@ struct DurableModeTests {
         await alerter.process.stop()
     }
 
+    @Test("a notification the receiver refuses for good (HTTP 400) is dead-lettered with its reason, counted, and the next one still goes out")
+    func notificationDeadLettered() async throws {
+        let directory = try makeTemporaryDirectory("durable-outbox-dead")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let nats = try await NATSServer.start(in: directory)
+        defer { nats.kill() }
+        let hook = try await HTTPRecorder(directory: directory, responses: ["400"])
+        defer { hook.process.kill() }
+        let port = freeLoopbackPort()
+        let config = Self.config(nats: nats.url, httpPort: port, deadLetter: true)
+            .replacingOccurrences(of: "receivers: [{name: oncall}]", with: "receivers: [{name: oncall, webhook_configs: [{url: \"\(hook.url)/hook\"}]}]")
+        let listener = try await runBlocking { () throws(NATSError) in
+            try NATSConnection(configuration: .init(servers: [nats.url], name: "dead-letter-listener"), logger: quietLogger)
+        }
+        defer { listener.close() }
+        let reasons = LockedBox<[String: Int]>([:])
+        let subscription = try NATSSubscription(connection: listener, subject: "dead.letters",
+                                                handler: DeadLetterCollector(reasons: reasons, header: "Nats-Alerter-Notify-Reason"))
+        try await runBlocking { () throws(NATSError) in try listener.flush() }
+        let alerter = try AlerterProcess(config: config, directory: directory)
+        defer { alerter.process.kill() }
+        try await alerter.process.waitForOutput(containing: "subscribed; waiting for events")
+        for source in ["refused", "accepted"] {
+            try listener.publish(subject: "system.disk", payload: ProtobufEventEncoder.encode(AlertEvent(alertType: "disk_full", source: source)))
+            try await runBlocking { () throws(NATSError) in try listener.flush() }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(await waitUntil(timeout: .seconds(20)) { reasons.get().values.reduce(0, +) == 1 && hook.requests.count == 2 })
+        #expect(reasons.get().keys.first?.isEmpty == false && reasons.get()["(none)"] == nil, "reasons: \(reasons.get())")
+        #expect(hook.requests.map(\.answer).first?.hasPrefix("400") == true)
+        #expect(Self.deliveries(hook)["accepted"]?.count == 1)
+        try await alerter.process.waitForOutput(containing: "notification dead-lettered")
+        let counted = await waitUntil(timeout: .seconds(10)) {
+            ((try? String(contentsOf: URL(string: "http://127.0.0.1:\(port)/metrics")!, encoding: .utf8)) ?? "")
+                .contains(#"nats_alerter_notifications_dead_lettered_total{receiver="oncall",integration="webhook",reason=""#)
+        }
+        #expect(counted)
+        withExtendedLifetime(subscription) {}
+        await alerter.process.stop()
+    }
+
     func iso(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -348,9 +389,13 @@ struct DurableModeTests {
 /// Counts dead letters by their reason header.
 final class DeadLetterCollector: NATSMessageHandler {
     let reasons: LockedBox<[String: Int]>
-    init(reasons: LockedBox<[String: Int]>) { self.reasons = reasons }
+    let header: String
+    init(reasons: LockedBox<[String: Int]>, header: String = "Nats-Alerter-Reject-Reason") {
+        self.reasons = reasons
+        self.header = header
+    }
     func handle(_ message: borrowing NATSMessage) {
-        let reason = message.header("Nats-Alerter-Reject-Reason") ?? "(none)"
+        let reason = message.header(header) ?? "(none)"
         var counts = reasons.get()
         counts[reason, default: 0] += 1
         reasons.set(counts)
