@@ -10,6 +10,7 @@ cd "$root"
 
 scripts/setup.sh --test
 scripts/generate-proto.sh --check
+scripts/generate-publisher-code.sh --check
 
 echo "test: building (warnings fail the build)" >&2
 build_log="$(mktemp)"
