@@ -33,7 +33,7 @@ protoc_gen_go() {
         command -v protoc-gen-go
         return
     fi
-    local cache="${XDG_CACHE_HOME:-$HOME/.cache}/nats-alerter/protoc-gen-go-$protoc_gen_go_version"
+    local cache="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/nats-alerter/protoc-gen-go-$protoc_gen_go_version"
     if [[ ! -x "$cache/usr/bin/protoc-gen-go" ]]; then
         local download
         download="$(mktemp -d)"

@@ -17,5 +17,7 @@ trap 'rm -rf "$workspace"' EXIT
 # src/example.com/platform (its module path) in a throwaway GOPATH.
 mkdir -p "$workspace/src/example.com/platform"
 cp -r "$here/main.go" "$here/alerting" "$workspace/src/example.com/platform/"
+# go needs a build cache; without HOME (some CI environments) give it one.
+export GOCACHE="${GOCACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/go-build}"
 GO111MODULE=off GOPATH="$workspace:/usr/share/gocode" GOFLAGS=-mod= \
     go build -o "$output" example.com/platform
