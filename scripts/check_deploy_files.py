@@ -111,6 +111,16 @@ def main() -> int:
     for path in re.findall(r"/run/secrets/([A-Za-z0-9_.-]+)", (ROOT / "config/compose/alerter.yaml").read_text()):
         check(path in mounted_secrets, f"alerter.yaml reads /run/secrets/{path}, which the nats-alerter service does not mount")
 
+    # The compose config is the shipped one but for hosts, listen address,
+    # secrets and the Mailpit receiver: the engine's sections must not drift.
+    shipped = yaml.safe_load((ROOT / "config/alerter.yaml").read_text())
+    for section in ("state", "route", "inhibit_rules"):
+        check(alerter.get(section) == shipped.get(section),
+              f"config/compose/alerter.yaml: `{section}` differs from config/alerter.yaml; copy the change over")
+    for key in ("subjects", "jetstream"):
+        check(alerter["nats"].get(key) == shipped["nats"].get(key),
+              f"config/compose/alerter.yaml: `nats.{key}` differs from config/alerter.yaml; copy the change over")
+
     # The compose config loads in nats-alerter itself, with the secrets at their repository paths.
     text = (ROOT / "config/compose/alerter.yaml").read_text().replace("/run/secrets/", str(ROOT / "config/compose/secrets") + "/")
     local = ROOT / "run" / "check-deploy-alerter.yaml"
