@@ -29,8 +29,9 @@ struct DeploymentFilesTests {
 
     /// Runs nats-alerter through what makes every metric family appear — a
     /// delivered, a retried and a given-up notification, a duplicate, a
-    /// rejected event, a silence — and returns the sample names of /metrics.
-    static func scrapeOfABusyAlerter(directory: URL) async throws -> Set<String> {
+    /// rejected event, a silence — and returns the sample names of /metrics
+    /// with the label names each carries.
+    static func scrapeOfABusyAlerter(directory: URL) async throws -> [String: Set<String>] {
         let nats = try await NATSServer.start(in: directory)
         defer { nats.kill() }
         // First notification: 500 (retried), then 400 (given up); the next ones 200.
@@ -62,24 +63,30 @@ struct DeploymentFilesTests {
         let (_, silenceResponse) = try await URLSession.shared.data(for: request)
         #expect((silenceResponse as? HTTPURLResponse)?.statusCode == 200)
 
-        var names: Set<String> = []
+        var names: [String: Set<String>] = [:]
         let complete = await waitUntilAsync(timeout: .seconds(20)) {
             guard let scrape = try? await get("http://127.0.0.1:\(port)/metrics"), scrape.status == 200 else { return false }
-            names = Set(scrape.body.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap {
-                $0.split(whereSeparator: { $0 == "{" || $0 == " " }).first.map(String.init)
-            })
-            return names.contains("nats_alerter_notifications_failed_total") && names.contains("nats_alerter_notification_latency_seconds_bucket")
-                && names.contains("nats_alerter_events_rejected_total")
+            names = PromQL.sampleLabels(scrape.body)
+            return names["nats_alerter_notifications_failed_total"] != nil && names["nats_alerter_notification_latency_seconds_bucket"] != nil
+                && names["nats_alerter_events_rejected_total"] != nil
         }
-        #expect(complete, "the scrape lacks the notification or rejection metrics:\n\(names.sorted())\n\(alerter.process.output.suffix(2000))")
+        #expect(complete, "the scrape lacks the notification or rejection metrics:\n\(names.keys.sorted())\n\(alerter.process.output.suffix(2000))")
         return names
     }
 
-    @Test("every metric in the Grafana dashboard's queries and the alert rules is one a running nats-alerter exports")
+    @Test("every metric in the Grafana dashboard's queries and the alert rules is one a running nats-alerter exports, grouped by labels it has")
     func dashboardAndRulesUseExportedMetrics() async throws {
         let directory = try makeTemporaryDirectory("deployment-metrics")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let exported = try await Self.scrapeOfABusyAlerter(directory: directory)
+        let scraped = try await Self.scrapeOfABusyAlerter(directory: directory)
+        let exported = Set(scraped.keys)
+        // Labels that Prometheus adds to every series it scrapes.
+        let targetLabels: Set<String> = ["instance", "job"]
+        /// The grouping labels of a query that none of its metrics carries.
+        func unknownLabels(_ query: String) -> Set<String> {
+            let carried = PromQL.metricNames(query).reduce(into: targetLabels) { $0.formUnion(scraped[$1] ?? []) }
+            return PromQL.groupingLabels(query).subtracting(carried)
+        }
 
         let dashboard = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.dashboardFile)) as? [String: Any])
         let queries = PromQL.dashboardQueries(dashboard)
@@ -96,6 +103,9 @@ struct DeploymentFilesTests {
         #expect(required.subtracting(dashboardMetrics).isEmpty, "the dashboard does not show \(required.subtracting(dashboardMetrics).sorted())")
         #expect(dashboardMetrics.subtracting(exported).isEmpty,
                 "the dashboard queries metrics nats-alerter does not export: \(dashboardMetrics.subtracting(exported).sorted())")
+        for query in queries {
+            #expect(unknownLabels(query).isEmpty, "the dashboard groups by labels its metrics do not have: \(unknownLabels(query).sorted()) in \(query)")
+        }
 
         let rules = try #require(try Yams.load(yaml: String(contentsOf: Self.rulesFile, encoding: .utf8)) as? [String: Any])
         let expressions = ((rules["groups"] as? [[String: Any]]) ?? []).flatMap { ($0["rules"] as? [[String: Any]]) ?? [] }.compactMap { $0["expr"] as? String }
@@ -104,6 +114,9 @@ struct DeploymentFilesTests {
         #expect(ruleMetrics.count >= 8, "\(ruleMetrics)")
         #expect(ruleMetrics.subtracting(exported).subtracting(Self.notExportedByThisBuild).isEmpty,
                 "the rules use metrics nats-alerter does not export: \(ruleMetrics.subtracting(exported).subtracting(Self.notExportedByThisBuild).sorted())")
+        for expression in expressions where Set(PromQL.metricNames(expression)).isDisjoint(with: Self.notExportedByThisBuild) {
+            #expect(unknownLabels(expression).isEmpty, "a rule groups by labels its metrics do not have: \(unknownLabels(expression).sorted()) in \(expression)")
+        }
     }
 
     @Test("the metric-name extractor finds names and only names")
@@ -114,6 +127,8 @@ struct DeploymentFilesTests {
             == ["a_total", "b_total", "c", "d"])
         #expect(PromQL.metricNames("label_values(nats_alerter_build_info, instance)") == ["nats_alerter_build_info"])
         #expect(PromQL.metricNames(#"up{job="nats-alerter"} == bool 0"#) == ["up"])
+        #expect(PromQL.groupingLabels(#"sum by (le, integration) (rate(x[5m])) / on(instance) sum without (a) (y)"#) == ["le", "integration", "a"])
+        #expect(PromQL.sampleLabels("# HELP a x\na_total{subject=\"s,}\",reason=\"r\"} 1\nb 2\n") == ["a_total": ["subject", "reason"], "b": []])
     }
 
     @Test("Prometheus with the shipped config and NatsAlerterDown rule fires it into Alertmanager when nats-alerter stops")
@@ -236,6 +251,30 @@ enum PromQL {
             ($0["query"] as? [String: Any])?["query"] as? String ?? $0["query"] as? String
         }
         return queries
+    }
+
+    /// Labels a query aggregates by or without (`on`/`ignoring` match target labels and are left out).
+    static func groupingLabels(_ query: String) -> Set<String> {
+        let text = query.replacingOccurrences(of: #"\{[^}]*\}"#, with: " ", options: .regularExpression)
+        let clause = try! Regex(#"\b(?:by|without)\s*\(([^)]*)\)"#)
+        return Set(text.matches(of: clause).flatMap { match in
+            (match.output[1].substring ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        })
+    }
+
+    /// Sample names of a Prometheus text exposition and the label names each carries.
+    static func sampleLabels(_ exposition: String) -> [String: Set<String>] {
+        var result: [String: Set<String>] = [:]
+        let labelName = try! Regex(#"([a-zA-Z_][a-zA-Z0-9_]*)="(?:[^"\\]|\\.)*""#)
+        for line in exposition.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let name = line.split(whereSeparator: { $0 == "{" || $0 == " " }).first.map(String.init) else { continue }
+            var labels = result[name] ?? []
+            if let open = line.firstIndex(of: "{"), let close = line.lastIndex(of: "}") {
+                labels.formUnion(line[line.index(after: open)..<close].matches(of: labelName).map { String($0.output[1].substring ?? "") })
+            }
+            result[name] = labels
+        }
+        return result
     }
 
     static func metricNames(_ query: String) -> [String] {
