@@ -13,7 +13,7 @@
 #     dashboard parses and uses the provisioned datasource; the Dockerfile
 #     installs Package.swift's apt providers and the runtime libraries the
 #     binary links
-#   - the publisher examples: gofmt, Python bytecode compile, `bash -n` on scripts
+#   - the publisher examples: gofmt, Python compile; shellcheck on the scripts
 # The metric names in the dashboard and the rules are checked against a real
 # /metrics scrape by the integration tests (DeploymentFilesTests).
 #
@@ -40,7 +40,7 @@ step() {
     fi
 }
 
-for tool in docker-compose promtool amtool nats-server go gofmt /usr/bin/python3; do
+for tool in docker-compose promtool amtool nats-server go gofmt shellcheck /usr/bin/python3; do
     if ! command -v "$tool" >/dev/null; then
         echo "check-deploy: $tool is missing; run scripts/setup.sh --test" >&2
         exit 2
@@ -65,8 +65,7 @@ step "cross-checks of compose, Prometheus, nats-alerter, Grafana and Dockerfile"
 gofmt_check() { local unformatted; unformatted="$(gofmt -l examples/publishers/go)"; [[ -z "$unformatted" ]] || { echo "not gofmt-ed: $unformatted"; return 1; }; }
 step "gofmt examples/publishers/go" gofmt_check
 step "python3 compiles examples/publishers/python/publish.py" /usr/bin/python3 -c 'import sys; compile(open(sys.argv[1]).read(), sys.argv[1], "exec")' examples/publishers/python/publish.py
-bash_syntax() { local script; for script in scripts/*.sh examples/publishers/*/*.sh; do bash -n "$script" || return 1; done; }
-step "bash -n scripts" bash_syntax
+step "shellcheck scripts/*.sh examples/publishers/*/*.sh" shellcheck -S warning scripts/*.sh examples/publishers/*/*.sh
 
 echo "check-deploy: $passed passed, $failed failed"
 [[ $failed == 0 ]]

@@ -7,7 +7,7 @@
 #                             builds the publisher examples with (Go and Debian's
 #                             nats.go/protobuf sources; a Python venv with nats-py and
 #                             protobuf from PyPI) and checks the deployment files with
-#                             (docker-compose, python3-yaml)
+#                             (docker-compose, python3-yaml, shellcheck)
 #
 # Runs `apt-get update` once before the first install, as a fresh machine needs.
 set -euo pipefail
@@ -16,7 +16,7 @@ packages=(pkg-config libnats-dev libprotobuf-c-dev libcurl4-openssl-dev nats-ser
 if [[ "${1:-}" == "--test" ]]; then
     packages+=(protobuf-c-compiler protobuf-compiler python3-aiosmtpd openssl prometheus
                golang-go golang-github-nats-io-go-nats-dev golang-google-protobuf-dev
-               python3-venv python3-yaml docker-compose)
+               python3-venv python3-yaml docker-compose shellcheck)
     # Not protoc-gen-go: it conflicts with golang-goprotobuf-dev, which nats.go's
     # package needs; scripts/generate-publisher-code.sh unpacks it instead.
 fi
