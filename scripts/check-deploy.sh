@@ -10,7 +10,8 @@
 #     Alertmanager and SMTP endpoints and Grafana's datasource against the
 #     compose service names and ports; mounted files and secrets exist; the
 #     compose config of nats-alerter passes `nats-alerter check-config`; the
-#     dashboard parses and uses the provisioned datasource; the Dockerfile
+#     dashboard parses, its PromQL parses (promtool), and it uses the
+#     provisioned datasource; the Dockerfile
 #     installs Package.swift's apt providers and the runtime libraries the
 #     binary links
 #   - the publisher examples: gofmt, Python compile; shellcheck on the scripts

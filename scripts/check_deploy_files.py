@@ -14,6 +14,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -142,6 +143,23 @@ def main() -> int:
     for panel in graphs:
         check(len(panel.get("targets", [])) > 0 and all(t.get("expr") for t in panel["targets"]), f"dashboard panel {panel['title']!r}: no query")
         check(panel.get("datasource", {}).get("uid") in uids, f"dashboard panel {panel['title']!r}: datasource is not a provisioned one {sorted(uids)}")
+    # Every PromQL query of the dashboard parses: promtool checks them as
+    # recording rules, with Grafana's variables replaced by values.
+    queries = [t["expr"] for p in graphs for t in p["targets"]]
+    queries += [a["expr"] for a in dashboard["annotations"]["list"] if "expr" in a]
+    substitutions = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h", "$instance": ".*"}
+    rules = {"groups": [{"name": "dashboard", "rules": []}]}
+    for number, query in enumerate(queries):
+        for variable, value in substitutions.items():
+            query = query.replace(variable, value)
+        check("$" not in query, f"dashboard query uses an unknown variable: {query}")
+        rules["groups"][0]["rules"].append({"record": f"dashboard:query_{number}", "expr": query})
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as file:
+        yaml.safe_dump(rules, file)
+    result = subprocess.run(["promtool", "check", "rules", file.name], capture_output=True, text=True)
+    Path(file.name).unlink()
+    check(result.returncode == 0 and len(queries) >= 30, f"dashboard PromQL ({len(queries)} queries) does not parse: {result.stdout}{result.stderr}")
+
     provider = yaml.safe_load((ROOT / "config/grafana/provisioning/dashboards/nats-alerter.yml").read_text())["providers"][0]
     dashboards_mounted = any(str(v).endswith(":" + provider["options"]["path"] + ":ro") and "config/grafana/dashboards" in str(v)
                              for v in services["grafana"]["volumes"])
