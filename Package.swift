@@ -137,6 +137,7 @@ let package = Package(
             dependencies: [
                 "AlertIngest", "AlertCore", "AlertService", "AlertNotify", "CNats", "AlertTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),

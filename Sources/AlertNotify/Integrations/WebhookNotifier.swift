@@ -63,6 +63,6 @@ public struct WebhookNotifier: Integration {
     }
 
     static func timestamp(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+        date.rfc3339Milliseconds
     }
 }
