@@ -15,12 +15,9 @@ struct DeploymentFilesTests {
     static let dashboardFile = packageRoot.appendingPathComponent("config/grafana/dashboards/nats-alerter.json")
     static let rulesFile = packageRoot.appendingPathComponent("config/prometheus/alerts.yml")
 
-    /// Metric names the rules may use although nats-alerter on this branch
-    /// does not export them: `up` is made by Prometheus; the outbox and
-    /// dead-letter metrics come with the durable outbox (on main).
-    static let notExportedByThisBuild: Set<String> = [
-        "up", "nats_alerter_outbox_pending", "nats_alerter_notifications_dead_lettered_total", "nats_alerter_events_dead_lettered_total",
-    ]
+    /// Metric names the rules may use although nats-alerter does not export
+    /// them: `up` is made by Prometheus.
+    static let notExportedByThisBuild: Set<String> = ["up"]
 
     static func get(_ url: String) async throws -> (status: Int, body: String) {
         let (data, response) = try await URLSession.shared.data(from: URL(string: url)!)
@@ -28,8 +25,8 @@ struct DeploymentFilesTests {
     }
 
     /// Runs nats-alerter through what makes every metric family appear — a
-    /// delivered, a retried and a given-up notification, a duplicate, a
-    /// rejected event, a silence — and returns the sample names of /metrics
+    /// delivered, a retried and a dead-lettered notification (durable
+    /// outbox), a duplicate, a rejected and dead-lettered event, a silence — and returns the sample names of /metrics
     /// with the label names each carries.
     static func scrapeOfABusyAlerter(directory: URL) async throws -> [String: Set<String>] {
         let nats = try await NATSServer.start(in: directory)
@@ -38,7 +35,8 @@ struct DeploymentFilesTests {
         let webhook = try await HTTPRecorder(directory: directory, responses: ["500", "400"])
         let port = freeLoopbackPort()
         let config = """
-            nats: {servers: ["\(nats.url)"], subjects: ["system.>"]}
+            nats: {servers: ["\(nats.url)"], subjects: ["system.>"], jetstream: {stream: EVENTS, durable: alerter, dead_letter_subject: dead.letters}}
+            state: {backend: jetstream}
             server: {listen_address: "127.0.0.1:\(port)"}
             route: {receiver: hook, group_by: [alertname], group_wait: 0s, group_interval: 1s}
             receivers: [{name: hook, webhook_configs: [{url: "\(webhook.url)"}]}]
@@ -68,7 +66,8 @@ struct DeploymentFilesTests {
             guard let scrape = try? await get("http://127.0.0.1:\(port)/metrics"), scrape.status == 200 else { return false }
             names = PromQL.sampleLabels(scrape.body)
             return names["nats_alerter_notifications_failed_total"] != nil && names["nats_alerter_notification_latency_seconds_bucket"] != nil
-                && names["nats_alerter_events_rejected_total"] != nil
+                && names["nats_alerter_events_rejected_total"] != nil && names["nats_alerter_outbox_pending"] != nil
+                && names["nats_alerter_notifications_dead_lettered_total"] != nil && names["nats_alerter_events_dead_lettered_total"] != nil
         }
         #expect(complete, "the scrape lacks the notification or rejection metrics:\n\(names.keys.sorted())\n\(alerter.process.output.suffix(2000))")
         return names
