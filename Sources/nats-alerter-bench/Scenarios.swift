@@ -78,7 +78,7 @@ final class BenchRun {
 
     func coreConfig(subject: String, groupBy: String = "[alertname]") -> String {
         """
-        nats: {servers: ["\(natsURL)"], subjects: ["\(subject)"], pending_limits: {messages: 4000000, bytes: 1073741824}}
+        nats: {servers: ["\(natsURL)"], subjects: ["\(subject)"], pending_limits: {messages: 2000000, bytes: 1073741824}}
         state: {backend: memory, max_active_alerts: 2000000}
         route: {receiver: "null", group_by: \(groupBy), group_wait: 30s, group_interval: 5m, repeat_interval: 4h}
         receivers: [{name: "null"}]
@@ -199,7 +199,7 @@ final class BenchRun {
         defer { receiver.stop() }
         try waitFor("latency receiver", timeout: 15) { isListening(receiverPort) }
         let config = """
-            nats: {servers: ["\(natsURL)"], subjects: ["lat.>"], pending_limits: {messages: 4000000, bytes: 1073741824}}
+            nats: {servers: ["\(natsURL)"], subjects: ["lat.>"], pending_limits: {messages: 2000000, bytes: 1073741824}}
             state: {backend: memory}
             route:
               receiver: "null"
@@ -315,7 +315,7 @@ final class BenchRun {
     func startup() throws {
         let count = quick ? 20_000 : 100_000
         let config = """
-            nats: {servers: ["\(natsURL)"], subjects: ["boot.>"], pending_limits: {messages: 4000000, bytes: 1073741824}}
+            nats: {servers: ["\(natsURL)"], subjects: ["boot.>"], pending_limits: {messages: 2000000, bytes: 1073741824}}
             state: {backend: jetstream, jetstream: {bucket_prefix: boot}, max_active_alerts: 2000000}
             route: {receiver: "null", group_by: [alertname], group_wait: 30s, group_interval: 5m, repeat_interval: 4h}
             receivers: [{name: "null"}]

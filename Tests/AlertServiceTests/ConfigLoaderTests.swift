@@ -263,6 +263,9 @@ struct ConfigLoaderTests {
         ("nats: {subjects: [a], jetstream: {ack_wait: 0s}}", "nats.jetstream.ack_wait: must be greater than 0"),
         ("nats: {subjects: [a], queue_group: g, jetstream: {}}", "nats.queue_group: not used with nats.jetstream"),
         ("nats: {subjects: [a]}\nstate: {backend: jetstream, jetstream: {storage: disk}}", "state.jetstream.storage: storage is file or memory"),
+        ("nats: {subjects: [a], pending_limits: {messages: 4000000}}", "nats.pending_limits.messages: at most 2000000"),
+        ("nats: {subjects: [a]}\nstate: {backend: jetstream, jetstream: {outbox: {ack_wait: 1s}}}", "state.jetstream.outbox.ack_wait: must be at least 3s"),
+        ("nats: {subjects: [a]}\nstate: {backend: jetstream, jetstream: {outbox: {retries: 3}}}", "state.jetstream.outbox.retries: unknown field"),
         ("nats: {subjects: [a], subjects: [b]}", "(top level): not valid YAML: Parser: expected all keys to be unique"),
         ("nats: {subjects: [a]\n", "(top level): not valid YAML"),
     ])

@@ -18,6 +18,9 @@ public enum ConfigLoader {
         "subjects", "queue_group", "pending_limits", "limits", "jetstream",
     ]
 
+    /// The largest `nats.pending_limits.messages` libnats 3.4 accepts (measured).
+    static let maxPendingMessages = 2_000_000
+
     public static func load(path: String) throws(ConfigError) -> AlerterConfig {
         let text: String
         do {
@@ -195,6 +198,12 @@ public enum ConfigLoader {
         if let (value, path) = fields["pending_limits"] {
             for (key, item) in r.mapping(value, path, allowed: ["messages", "bytes"]) {
                 guard let limit = r.int(item, "\(path).\(key)", min: 1) else { continue }
+                // libnats 3.4 refuses to subscribe ("Invalid Argument") with
+                // more than about two million pending messages.
+                if key == "messages" && limit > Self.maxPendingMessages {
+                    r.fail("\(path).\(key)", "at most \(Self.maxPendingMessages) (libnats refuses larger subscription buffers)", item)
+                    continue
+                }
                 if key == "messages" { connection.pendingMessagesLimit = limit } else { connection.pendingBytesLimit = limit }
             }
         }
