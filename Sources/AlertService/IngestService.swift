@@ -305,18 +305,31 @@ public final class IngestService: Service {
     /// deadline (a group flush, a resolve-timeout scan), whichever comes first.
     private func runEngine(connection: NATSConnection) async {
         let transitions = runtime.transitions
+        // One timer for the engine's next deadline, re-armed only when the
+        // deadline moves: a sleeping task per batch would pile thousands of
+        // dispatch timers up under load. A cancelled timer must not wake the
+        // loop (that once made an idle service spin).
+        var timer: (deadline: Date, task: Task<Void, Never>)?
         while !Task.isCancelled {
-            let timer = await runtime.engine.nextDeadline.map { deadline in
-                let delay = max(0, deadline.timeIntervalSince(runtime.clock.now()))
-                return Task {
-                    try? await Task.sleep(for: .milliseconds(Int64(delay * 1000) + 1))
-                    transitions.wake()
+            let deadline = await runtime.engine.nextDeadline
+            // Re-armed too when the deadline is due: the timer may have fired a
+            // hair early by the wall clock, leaving the work for this wake-up.
+            if timer?.deadline != deadline || deadline.map({ $0 <= runtime.clock.now() }) == true {
+                timer?.task.cancel()
+                timer = deadline.map { deadline in
+                    let delay = max(0, deadline.timeIntervalSince(runtime.clock.now()))
+                    return (deadline, Task {
+                        do {
+                            try await Task.sleep(for: .milliseconds(Int64(delay * 1000) + 1))
+                            transitions.wake()
+                        } catch {}
+                    })
                 }
             }
             let batch = await transitions.nextBatch()
-            timer?.cancel()
             await step(batch)
             if connection.state == .closed { break }
         }
+        timer?.task.cancel()
     }
 }

@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nats-alerter-bench",
         abstract: "Benchmarks nats-alerter against the raw NATS limit and Prometheus Alertmanager, on loopback.",
-        subcommands: [Run.self, Count.self, Receive.self],
+        subcommands: [Run.self, Publish.self, Count.self, Receive.self],
         defaultSubcommand: Run.self
     )
 
@@ -61,6 +61,37 @@ struct BenchCommand: AsyncParsableCommand {
                 bench.log("logs kept in \(directory.path)")
                 throw ExitCode(1)
             }
+        }
+    }
+
+    struct Publish: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The load generator: publish realistic AlertEvents (about 250 bytes) flat out or at a rate.")
+
+        @Option var server = "nats://127.0.0.1:4222"
+        @Option var subject = "bench.events"
+        @Option(help: "Events to publish (at most 100,000,000).")
+        var count = 1_000_000
+        @Option(help: "Events per second; 0 = as fast as possible.")
+        var rate: Double = 0
+        @Option(help: "Distinct fingerprints (alerts) the events cycle over.")
+        var distinct = 1_000
+        @Option(help: "Every Nth event is a RESOLVED one (0 = none).")
+        var resolveEvery = 0
+        @Option(help: "Stop after this many seconds whatever the count.")
+        var maxSeconds: Double = 300
+
+        func validate() throws {
+            guard (1...100_000_000).contains(count), distinct >= 1, rate >= 0, maxSeconds > 0 else {
+                throw ValidationError("--count 1…100000000, --distinct ≥ 1, --rate ≥ 0, --max-seconds > 0")
+            }
+        }
+
+        func run() throws {
+            let connection = try RawConnection(url: server, name: "nats-alerter-bench-publisher")
+            let shape = LoadShape(distinct: distinct, resolveEvery: resolveEvery)
+            let result = try Publisher(connection: connection, subject: subject, shape: shape)
+                .run(count: count, rate: rate, encodeEach: distinct > 200_000, maxSeconds: maxSeconds)
+            print(#"{"published":\#(result.published),"payload_bytes":\#(result.payloadBytes),"seconds":\#(result.seconds),"rate":\#(Int(result.rate))}"#)
         }
     }
 
