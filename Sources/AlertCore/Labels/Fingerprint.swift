@@ -55,8 +55,11 @@ struct FNV1a64 {
     }
 
     @inlinable mutating func add(_ string: String) {
-        for byte in string.utf8 {
-            add(byte: byte)
+        // Native strings are contiguous UTF-8: hash the bytes in place (the
+        // generic `utf8` view was 5 % of ingest time in a storm).
+        var string = string
+        string.withUTF8 { bytes in
+            for byte in bytes { add(byte: byte) }
         }
     }
 }
