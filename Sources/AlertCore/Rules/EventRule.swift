@@ -181,6 +181,14 @@ public struct EventRule: Sendable, Equatable {
         "\(kind)|\(groupBy)|\(clear.map(\.description) ?? "")|\(flapping.map { "\($0.maxChanges)/\($0.window)" } ?? "")"
     }
 
+    /// The condition in words: `> 80`, `avg over 10 samples < 0.2`, `nothing received for 2m`.
+    public var conditionDescription: String {
+        var text = RuleAnnotations.describe(self)
+        if let clear { text += ", clears at \(clear)" }
+        if !groupBy.isEmpty { text += ", per \(groupBy.joined(separator: ", "))" }
+        return text
+    }
+
     /// Whether time alone can change a series' state.
     var isTimeDriven: Bool { kind.isTimeDriven || flapping != nil }
 }

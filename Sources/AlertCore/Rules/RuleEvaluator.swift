@@ -202,6 +202,19 @@ public final class RuleEvaluator: Sendable {
         }
     }
 
+    /// How many series each rule keeps (for metrics).
+    public func seriesCounts() -> [String: Int] {
+        let counts = state.withLock { state in state.series.map(\.count) }
+        return Dictionary(zip(rules.map(\.name), counts), uniquingKeysWith: +)
+    }
+
+    /// The subject patterns whose samples the rules read: what the service
+    /// subscribes to for samples (event_count rules read the event subscriptions).
+    public var sampleSubjects: [String] {
+        var seen = Set<String>()
+        return sampleRules.flatMap { rules[$0].subjects.map(\.description) }.filter { seen.insert($0).inserted }
+    }
+
     /// Every series, for tests and the API.
     public func series() -> [RuleSeries] {
         state.withLock { state in state.series.flatMap(\.values) }.sorted { $0.key < $1.key }

@@ -56,13 +56,13 @@ public struct RuleSeries: Sendable, Equatable, Codable {
     }
 
     /// Samples (or event times) a rule keeps per series; time windows are capped.
-    static let maxWindowSamples = 10_000
+    public static let maxWindowSamples = 10_000
 
     static func windowCapacity(_ kind: RuleKind) -> Int {
         switch kind {
         case .aggregate(_, .samples(let count), _, _): count
         case .aggregate(_, .duration, _, _): maxWindowSamples
-        case .eventCount(let count, _): Swift.max(count, 1000)
+        case .eventCount: maxWindowSamples
         default: 1
         }
     }
