@@ -317,7 +317,8 @@ public final class RuleEvaluator: Sendable {
         event.currentValue = series.observed
         event.thresholdValue = rule.thresholdValue
         event.iteration = series.lastIteration
-        var annotations = rule.annotations.mapValues { RuleAnnotations.expand($0, rule: rule, series: series, labels: labels) }
+        let alertLabels = event.alertLabels.dictionary
+        var annotations = rule.annotations.mapValues { RuleAnnotations.expand($0, rule: rule, series: series, labels: alertLabels) }
         if annotations["summary"] == nil {
             annotations["summary"] = "\(rule.name): \(RuleFormat.number(series.observed)) (\(RuleAnnotations.describe(rule)))"
         }
