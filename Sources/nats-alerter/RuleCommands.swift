@@ -75,7 +75,7 @@ extension NatsAlerter {
             try connection.publish(subject: subject, payload: payload, headers: json ? [("Content-Type", "application/json")] : [])
             try await runBlocking { () throws(NATSError) in try connection.flush(timeout: .seconds(5)) }
             connection.close()
-            print("published sample \(RuleBenchmark.number(value)) on \(subject) (\(payload.count) bytes, \(json ? "JSON" : "protobuf"))")
+            print("published sample \(value) on \(subject) (\(payload.count) bytes, \(json ? "JSON" : "protobuf"))")
         }
     }
 
