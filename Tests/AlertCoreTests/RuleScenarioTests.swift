@@ -309,6 +309,16 @@ struct RuleKindScenarios {
         #expect(s.rules.series().map(\.group) == [["1"], ["3"]])
     }
 
+    @Test("annotation placeholders: spaces allowed, unknown and unclosed ones left as written")
+    func annotationPlaceholders() throws {
+        let s = RuleScenario([rule("high_memory", .threshold(cond("> 80"), holdFor: nil),
+                                   annotations: ["text": "v={{ value }} t={{threshold}} i={{iteration}} r={{rule}} x={{unknown}} l={{labels.team}} é open={{value"])])
+        s.sample(at: 1, 85.5, iteration: 9)
+        #expect(s.alert("high_memory")?.annotations["text"] == "v=85.5 t=80 i=9 r=high_memory x={{unknown}} l=platform é open={{value")
+        #expect(s.alert("high_memory")?.annotations["summary"] == "high_memory: 85.5 (> 80)")
+        #expect(s.alert("high_memory")?.annotations["rule_kind"] == "threshold")
+    }
+
     @Test("rule alerts are silenced like event alerts")
     func silenced() throws {
         let s = RuleScenario([rule("high_memory", .threshold(cond("> 80"), holdFor: nil))])

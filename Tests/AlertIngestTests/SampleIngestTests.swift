@@ -61,7 +61,7 @@ struct SampleIngestTests {
             bytes.withUnsafeBytes { ingestor.process(subject: "metrics.x", payload: $0, contentType: json ? "application/json" : nil) }
         }
         send([0xff, 0xff, 0xff])
-        send([])
+        send([], json: true)
         send(Array(repeating: 0x41, count: 300))
         send(Array(#"{"value":"NaN"}"#.utf8), json: true)
         send(ProtobufSampleEncoder.encode(MetricSample(value: 5, labels: ["bad-name": "x"])))
@@ -75,9 +75,14 @@ struct SampleIngestTests {
         #expect(counters.rejected(.tooManyLabels) == 1)
         #expect(counters.rejected(.invalidJSON) == 1)
         #expect(store.activeCount == 0 && rules.series().isEmpty)
+        #expect(counters.decoded.load(ordering: .relaxed) == 0)
 
+        // All defaults encode to an empty payload: a valid sample of value 0.
+        #expect(ProtobufSampleEncoder.encode(MetricSample(value: 0)).isEmpty)
+        send([])
+        #expect(counters.decoded.load(ordering: .relaxed) == 1 && store.activeCount == 0)
         send(ProtobufSampleEncoder.encode(MetricSample(value: 5)))
-        #expect(counters.decoded.load(ordering: .relaxed) == 1 && counters.fired.load(ordering: .relaxed) == 1)
+        #expect(counters.decoded.load(ordering: .relaxed) == 2 && counters.fired.load(ordering: .relaxed) == 1)
         #expect(store.activeAlerts().map { $0.labels["alertname"] } == ["high"])
     }
 }

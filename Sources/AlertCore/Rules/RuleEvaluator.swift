@@ -33,7 +33,7 @@ public final class RuleEvaluator: Sendable {
     public let seriesRefused = Atomic<Int>(0)
 
     private struct State {
-        var series: [[UInt64: RuleSeries]]
+        var tables: [SeriesTable]
         /// Subject → indices of the rules it feeds; a subject's patterns are matched once.
         var sampleRulesBySubject: [String: [Int]] = [:]
         var eventRulesBySubject: [String: [Int]] = [:]
@@ -41,12 +41,15 @@ public final class RuleEvaluator: Sendable {
     }
 
     private let state: Mutex<State>
+    /// The rules boxed, so the hot path retains one reference instead of copying a rule's fields.
+    private let compiled: [CompiledRule]
 
     public init(rules: [EventRule], store: AlertStore, journal: StateJournal? = nil, maxSeriesPerRule: Int = 10_000) {
         self.rules = rules
         self.store = store
         self.journal = journal
         self.maxSeriesPerRule = maxSeriesPerRule
+        compiled = rules.map(CompiledRule.init)
         sampleRules = rules.indices.filter { !rules[$0].kind.readsEvents }
         eventRules = rules.indices.filter {
             switch rules[$0].kind {
@@ -55,7 +58,7 @@ public final class RuleEvaluator: Sendable {
             }
         }
         timeDriven = rules.contains { $0.isTimeDriven }
-        state = Mutex(State(series: Array(repeating: [:], count: rules.count)))
+        state = Mutex(State(tables: Array(repeating: SeriesTable(), count: rules.count)))
     }
 
     public var isEmpty: Bool { rules.isEmpty }
@@ -71,9 +74,9 @@ public final class RuleEvaluator: Sendable {
             let indices = Self.rules(for: sample.subject, from: sampleRules, rules, &state.sampleRulesBySubject)
             var transitions: [AlertTransition] = []
             for index in indices {
-                let rule = rules[index]
-                if let metric = rule.metric, metric != (sample.name.isEmpty ? sample.subject : sample.name) { continue }
-                guard rule.matchers.allSatisfy({ $0.matches(sample.labels[$0.name] ?? "") }) else { continue }
+                let entry = compiled[index]
+                if let metric = entry.rule.metric, metric != (sample.name.isEmpty ? sample.subject : sample.name) { continue }
+                guard entry.rule.matchers.allSatisfy({ $0.matches(sample.labels[$0.name] ?? "") }) else { continue }
                 let lookup = { (name: String) -> String in
                     if let value = sample.labels[name] { return value }
                     switch name {
@@ -83,9 +86,9 @@ public final class RuleEvaluator: Sendable {
                     default: return ""
                     }
                 }
-                guard let key = locate(index, lookup, &state, at: time) else { continue }
-                let decision = state.series[index][key]!.observe(sample: sample.value, iteration: sample.iteration, rule: rule, at: time)
-                if decision != .none { act(decision, index, key, &state, at: now, into: &transitions) }
+                guard let position = locate(index, lookup, &state, at: time) else { continue }
+                let decision = state.tables[index].series[position].observe(sample: sample.value, iteration: sample.iteration, rule: entry.rule, at: time)
+                if decision != .none { act(decision, index, position, &state, at: now, into: &transitions) }
             }
             return transitions
         }
@@ -102,11 +105,11 @@ public final class RuleEvaluator: Sendable {
             let labels = event.alertLabels
             var transitions: [AlertTransition] = []
             for index in indices {
-                let rule = rules[index]
-                guard rule.matchers.allSatisfy({ $0.matches(labels) }) else { continue }
-                guard let key = locate(index, { labels[$0] ?? "" }, &state, at: time) else { continue }
-                let decision = state.series[index][key]!.observe(eventAt: time, rule: rule)
-                if decision != .none { act(decision, index, key, &state, at: now, into: &transitions) }
+                let entry = compiled[index]
+                guard entry.rule.matchers.allSatisfy({ $0.matches(labels) }) else { continue }
+                guard let position = locate(index, { labels[$0] ?? "" }, &state, at: time) else { continue }
+                let decision = state.tables[index].series[position].observe(eventAt: time, rule: entry.rule)
+                if decision != .none { act(decision, index, position, &state, at: now, into: &transitions) }
             }
             return transitions
         }
@@ -123,20 +126,22 @@ public final class RuleEvaluator: Sendable {
             state.nextAdvance = now.addingTimeInterval(timeDriven ? Self.tick.seconds : 60)
             var transitions: [AlertTransition] = []
             for index in rules.indices {
-                let rule = rules[index]
-                if case .absence = rule.kind, rule.groupBy.isEmpty, state.series[index].isEmpty {
+                let entry = compiled[index]
+                if entry.isAbsence, entry.rule.groupBy.isEmpty, state.tables[index].series.isEmpty {
                     // Watched from the start: a monitor that never reports is absent too.
                     _ = locate(index, { _ in "" }, &state, at: time)
                 }
-                let idleLimit = Self.idleTimeout.milliseconds + Self.span(of: rule.kind)
-                for key in Array(state.series[index].keys) {
-                    let decision = state.series[index][key]!.advance(rule: rule, at: time)
-                    if decision != .none { act(decision, index, key, &state, at: now, into: &transitions) }
-                    let series = state.series[index][key]!
-                    if !series.alertFiring, !series.conditionFiring, !Self.isAbsence(rule.kind), time - series.lastSeen > idleLimit {
-                        state.series[index][key] = nil
-                        journal?.append(.ruleSeriesRemoved(key: series.key))
+                var position = state.tables[index].series.count - 1
+                while position >= 0 {
+                    let decision = state.tables[index].series[position].advance(rule: entry.rule, at: time)
+                    if decision != .none { act(decision, index, position, &state, at: now, into: &transitions) }
+                    let idle = !state.tables[index].series[position].alertFiring && !state.tables[index].series[position].conditionFiring
+                        && time - state.tables[index].series[position].lastSeen > entry.idleLimit
+                    if idle, !entry.isAbsence {
+                        journal?.append(.ruleSeriesRemoved(key: state.tables[index].series[position].key))
+                        state.tables[index].remove(at: position)
                     }
+                    position -= 1
                 }
             }
             return transitions
@@ -157,10 +162,10 @@ public final class RuleEvaluator: Sendable {
         guard let journal else { return }
         let changed: [RuleSeries] = state.withLock { state in
             var changed: [RuleSeries] = []
-            for index in state.series.indices {
-                for key in Array(state.series[index].keys) where state.series[index][key]!.dirty {
-                    state.series[index][key]!.dirty = false
-                    changed.append(state.series[index][key]!)
+            for index in state.tables.indices {
+                for position in state.tables[index].series.indices where state.tables[index].series[position].dirty {
+                    state.tables[index].series[position].dirty = false
+                    changed.append(state.tables[index].series[position])
                 }
             }
             return changed
@@ -184,7 +189,7 @@ public final class RuleEvaluator: Sendable {
                 }
                 let rule = rules[index]
                 series.adopt(rule)
-                series.fingerprint = makeEvent(rule, group: series.group, series: nil, status: .firing).fingerprint
+                series.fingerprint = makeEvent(index, group: series.group, series: nil, status: .firing).fingerprint
                 series.alertFiring = store.alert(series.fingerprint)?.isFiring ?? false
                 insert(series, index, &state)
             }
@@ -192,11 +197,11 @@ public final class RuleEvaluator: Sendable {
                 guard let name = alert.labels["alertname"], let index = byName[name] else { continue }
                 let rule = rules[index]
                 let group = rule.groupBy.map { alert.labels[$0] ?? "" }
-                guard let key = locate(index, { name in group[rule.groupBy.firstIndex(of: name)!] }, &state, at: time) else { continue }
-                guard state.series[index][key]!.fingerprint == alert.fingerprint else { continue }
-                if !state.series[index][key]!.alertFiring {
-                    state.series[index][key]!.alertFiring = true
-                    state.series[index][key]!.conditionFiring = true
+                guard let position = locate(index, { name in group[rule.groupBy.firstIndex(of: name)!] }, &state, at: time) else { continue }
+                guard state.tables[index].series[position].fingerprint == alert.fingerprint else { continue }
+                if !state.tables[index].series[position].alertFiring {
+                    state.tables[index].series[position].alertFiring = true
+                    state.tables[index].series[position].conditionFiring = true
                 }
             }
         }
@@ -204,7 +209,7 @@ public final class RuleEvaluator: Sendable {
 
     /// How many series each rule keeps (for metrics).
     public func seriesCounts() -> [String: Int] {
-        let counts = state.withLock { state in state.series.map(\.count) }
+        let counts = state.withLock { state in state.tables.map(\.series.count) }
         return Dictionary(zip(rules.map(\.name), counts), uniquingKeysWith: +)
     }
 
@@ -217,7 +222,7 @@ public final class RuleEvaluator: Sendable {
 
     /// Every series, for tests and the API.
     public func series() -> [RuleSeries] {
-        state.withLock { state in state.series.flatMap(\.values) }.sorted { $0.key < $1.key }
+        state.withLock { state in state.tables.flatMap(\.series) }.sorted { $0.key < $1.key }
     }
 
     // MARK: Internals
@@ -231,31 +236,36 @@ public final class RuleEvaluator: Sendable {
         return matching
     }
 
-    /// The key of the series with these group values, created if new; nil
-    /// when the rule has reached its series limit.
-    private func locate(_ index: Int, _ value: (String) -> String, _ state: inout State, at time: Int64) -> UInt64? {
-        let rule = rules[index]
-        var probe = Self.hash(rule.groupBy.lazy.map(value))
-        while let existing = state.series[index][probe] {
-            if existing.group.elementsEqual(rule.groupBy.lazy.map(value)) { return probe }
-            probe &+= 0x9E37_79B9_7F4A_7C15
+    /// The position of the series with these group values in its rule's
+    /// table, created if new; nil when the rule has reached its series limit.
+    private func locate(_ index: Int, _ value: (String) -> String, _ state: inout State, at time: Int64) -> Int? {
+        let rule = compiled[index].rule
+        if rule.groupBy.isEmpty, !state.tables[index].series.isEmpty { return 0 }
+        var slot = Self.hash(rule.groupBy.lazy.map(value))
+        while let position = state.tables[index].positions[slot] {
+            if state.tables[index].series[position].group.elementsEqual(rule.groupBy.lazy.map(value)) { return position }
+            slot &+= 0x9E37_79B9_7F4A_7C15
         }
-        guard state.series[index].count < maxSeriesPerRule else {
+        guard state.tables[index].series.count < maxSeriesPerRule else {
             seriesRefused.add(1, ordering: .relaxed)
             return nil
         }
         let group = rule.groupBy.map(value)
-        let fingerprint = makeEvent(rule, group: group, series: nil, status: .firing).fingerprint
-        state.series[index][probe] = RuleSeries(rule: rule, group: group, fingerprint: fingerprint, at: time)
-        return probe
+        let fingerprint = makeEvent(index, group: group, series: nil, status: .firing).fingerprint
+        return state.tables[index].insert(RuleSeries(rule: rule, group: group, fingerprint: fingerprint, at: time), slot: slot)
     }
 
     private func insert(_ series: RuleSeries, _ index: Int, _ state: inout State) {
-        var probe = Self.hash(series.group.lazy)
-        while let existing = state.series[index][probe], existing.group != series.group {
-            probe &+= 0x9E37_79B9_7F4A_7C15
+        var slot = Self.hash(series.group.lazy)
+        while let position = state.tables[index].positions[slot], state.tables[index].series[position].group != series.group {
+            slot &+= 0x9E37_79B9_7F4A_7C15
         }
-        state.series[index][probe] = series
+        if let position = state.tables[index].positions[slot] {
+            state.tables[index].series[position] = series
+            state.tables[index].series[position].slot = slot
+        } else {
+            _ = state.tables[index].insert(series, slot: slot)
+        }
     }
 
     /// FNV-1a 64 over the values, each followed by 0xff (not valid UTF-8, so no value can fake a boundary).
@@ -273,10 +283,9 @@ public final class RuleEvaluator: Sendable {
     }
 
     /// Carries a series' decision to the alert store.
-    private func act(_ decision: RuleSeries.Decision, _ index: Int, _ key: UInt64, _ state: inout State,
+    private func act(_ decision: RuleSeries.Decision, _ index: Int, _ position: Int, _ state: inout State,
                      at now: Date, into transitions: inout [AlertTransition]) {
-        let rule = rules[index]
-        let series = state.series[index][key]!
+        let series = state.tables[index].series[position]
         switch decision {
         case .none:
             return
@@ -285,22 +294,23 @@ public final class RuleEvaluator: Sendable {
             // The store no longer holds it (resolved by an operator's timeout, or never admitted): raise it again.
             fallthrough
         case .fire:
-            let transition = store.apply(makeEvent(rule, group: series.group, series: series, status: .firing), receivedAt: now)
+            let transition = store.apply(makeEvent(index, group: series.group, series: series, status: .firing), receivedAt: now)
             switch transition {
             case .fired, .refusedAtCapacity: transitions.append(transition)
             default: break
             }
         case .resolve:
-            let transition = store.apply(makeEvent(rule, group: series.group, series: series, status: .resolved), receivedAt: now)
+            let transition = store.apply(makeEvent(index, group: series.group, series: series, status: .resolved), receivedAt: now)
             if case .resolved = transition { transitions.append(transition) }
         }
-        state.series[index][key]!.dirty = false
-        journal?.append(.ruleSeriesUpserted(state.series[index][key]!))
+        state.tables[index].series[position].dirty = false
+        journal?.append(.ruleSeriesUpserted(state.tables[index].series[position]))
     }
 
     /// The alert event a series raises or resolves: labels from the rule and
     /// the group, annotations filled with the current value and threshold.
-    func makeEvent(_ rule: EventRule, group: [String], series: RuleSeries?, status: EventStatus) -> AlertEvent {
+    private func makeEvent(_ index: Int, group: [String], series: RuleSeries?, status: EventStatus) -> AlertEvent {
+        let rule = compiled[index].rule
         var labels = rule.labels
         var source = ""
         var subject = ""
@@ -320,7 +330,7 @@ public final class RuleEvaluator: Sendable {
         let alertLabels = event.alertLabels.dictionary
         var annotations = rule.annotations.mapValues { RuleAnnotations.expand($0, rule: rule, series: series, labels: alertLabels) }
         if annotations["summary"] == nil {
-            annotations["summary"] = "\(rule.name): \(RuleFormat.number(series.observed)) (\(RuleAnnotations.describe(rule)))"
+            annotations["summary"] = rule.name + ": " + RuleFormat.number(series.observed) + " (" + compiled[index].description + ")"
         }
         annotations["rule_kind"] = rule.kind.name
         if series.flapping, let policy = rule.flapping {
@@ -331,13 +341,8 @@ public final class RuleEvaluator: Sendable {
         return event
     }
 
-    private static func isAbsence(_ kind: RuleKind) -> Bool {
-        if case .absence = kind { return true }
-        return false
-    }
-
     /// The time a rule's window spans, in milliseconds (0 for sample windows).
-    private static func span(of kind: RuleKind) -> Int64 {
+    fileprivate static func span(of kind: RuleKind) -> Int64 {
         switch kind {
         case .threshold(_, .duration(let d)?), .aggregate(_, .duration(let d), _, _), .eventCount(_, let d), .unchanged(.duration(let d)):
             d.milliseconds
@@ -350,31 +355,91 @@ public final class RuleEvaluator: Sendable {
     }
 }
 
+/// A rule and what the evaluator derives from it once.
+private final class CompiledRule: Sendable {
+    let rule: EventRule
+    let isAbsence: Bool
+    /// The condition in words, for generated summaries.
+    let description: String
+    /// A series not seen for this long, and not firing, is forgotten.
+    let idleLimit: Int64
+
+    init(_ rule: EventRule) {
+        self.rule = rule
+        if case .absence = rule.kind { isAbsence = true } else { isAbsence = false }
+        description = RuleAnnotations.describe(rule)
+        idleLimit = RuleEvaluator.idleTimeout.milliseconds + RuleEvaluator.span(of: rule.kind)
+    }
+}
+
+/// One rule's series: a flat array (read and updated in place, never
+/// copied whole) and a map from the hash of a series' group values to its
+/// position. Collisions probe onward; a 64-bit hash makes them rare enough
+/// that removal does not repair probe chains (the worst case is a second
+/// series for the same group, with the same alert identity).
+private struct SeriesTable {
+    var positions: [UInt64: Int] = [:]
+    var series: ContiguousArray<RuleSeries> = []
+
+    mutating func insert(_ new: RuleSeries, slot: UInt64) -> Int {
+        var new = new
+        new.slot = slot
+        positions[slot] = series.count
+        series.append(new)
+        return series.count - 1
+    }
+
+    /// Swap-removes, keeping `positions` right for the series moved.
+    mutating func remove(at position: Int) {
+        positions[series[position].slot] = nil
+        let last = series.count - 1
+        if position != last {
+            series.swapAt(position, last)
+            positions[series[position].slot] = position
+        }
+        series.removeLast()
+    }
+}
+
 /// `{{value}}`, `{{threshold}}`, `{{iteration}}`, `{{rule}}` and
 /// `{{labels.NAME}}` in a rule's annotations.
 enum RuleAnnotations {
     static func expand(_ text: String, rule: EventRule, series: RuleSeries, labels: [String: String]) -> String {
-        guard text.contains("{{") else { return text }
-        var result = ""
-        var rest = Substring(text)
-        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
-            result += rest[..<open.lowerBound]
-            let name = rest[open.upperBound..<close.lowerBound].trimmingSpaces()
-            switch name {
-            case "value": result += RuleFormat.number(series.observed)
-            case "threshold": result += RuleFormat.number(rule.thresholdValue)
-            case "iteration": result += series.lastIteration.map(String.init) ?? ""
-            case "rule": result += rule.name
-            default:
-                if name.hasPrefix("labels.") {
-                    result += labels[String(name.dropFirst("labels.".count))] ?? ""
+        // A byte scan (no Foundation search): this runs on every alert transition.
+        let bytes = Array(text.utf8)
+        let brace = UInt8(ascii: "{"), close = UInt8(ascii: "}")
+        guard bytes.count > 3, bytes.contains(brace) else { return text }
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count + 16)
+        var index = 0
+        while index < bytes.count {
+            if index + 1 < bytes.count, bytes[index] == brace, bytes[index + 1] == brace,
+               let end = (index + 2..<bytes.count - 1).first(where: { bytes[$0] == close && bytes[$0 + 1] == close }) {
+                let name = String(Substring(String(decoding: bytes[(index + 2)..<end], as: UTF8.self)).trimmingSpaces())
+                if let value = placeholder(name, rule: rule, series: series, labels: labels) {
+                    result.append(contentsOf: value.utf8)
                 } else {
-                    result += rest[open.lowerBound..<close.upperBound]
+                    result.append(contentsOf: bytes[index..<(end + 2)])
                 }
+                index = end + 2
+            } else {
+                result.append(bytes[index])
+                index += 1
             }
-            rest = rest[close.upperBound...]
         }
-        return result + rest
+        return String(decoding: result, as: UTF8.self)
+    }
+
+    private static func placeholder(_ name: String, rule: EventRule, series: RuleSeries, labels: [String: String]) -> String? {
+        switch name {
+        case "value": return RuleFormat.number(series.observed)
+        case "threshold": return RuleFormat.number(rule.thresholdValue)
+        case "iteration": return series.lastIteration.map(String.init) ?? ""
+        case "rule": return rule.name
+        default:
+            guard name.hasPrefix("labels.") else { return nil }
+            return labels[String(name.dropFirst("labels.".count))] ?? ""
+        }
     }
 
     /// The rule's condition in words: `> 80`, `avg over 10 samples < 20`.

@@ -44,6 +44,8 @@ public struct RuleSeries: Sendable, Equatable, Codable {
     var changes: [Int64] = []
     /// Changed since persisted last.
     var dirty = true
+    /// Where `RuleEvaluator` keeps it (not persisted).
+    var slot: UInt64 = 0
 
     init(rule: EventRule, group: [String], fingerprint: Fingerprint, at now: Int64) {
         self.rule = rule.name

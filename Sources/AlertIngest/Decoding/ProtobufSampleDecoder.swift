@@ -9,8 +9,9 @@ import CProtobufC
 public enum ProtobufSampleDecoder {
     public static func decode(_ bytes: UnsafeRawBufferPointer, subject: String) throws(EventRejection) -> MetricSample {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0 else {
-            // All-default is valid protobuf, but a sample without even a value is a publisher bug.
-            throw EventRejection(.emptyPayload, "payload is empty")
+            // All fields at their defaults encode to nothing: a bare sample of
+            // value 0 (a failure in a 1/0 success stream, a heartbeat) is empty on the wire.
+            return MetricSample(subject: subject)
         }
         guard let message = alerting__v1__metric_sample__unpack(nil, bytes.count, base) else {
             throw EventRejection(.invalidProtobuf, "not a valid alerting.v1.MetricSample (\(bytes.count) bytes): truncated, malformed or wrong wire types")
