@@ -48,8 +48,12 @@ public struct MetricSample: Sendable, Equatable {
                 throw EventRejection(.labelTooLong, "label \"\(name)\": value is \(value.utf8.count) bytes, the limit is \(limits.maxLabelValueBytes)")
             }
         }
-        for (field, value) in [("name", name), ("source", source)] where value.utf8.count > limits.maxLabelValueBytes {
-            throw EventRejection(.fieldTooLong, "\(field) is \(value.utf8.count) bytes, the limit is \(limits.maxLabelValueBytes)")
+        // Two checks written out: a literal array of pairs would allocate on every sample.
+        if name.utf8.count > limits.maxLabelValueBytes {
+            throw EventRejection(.fieldTooLong, "name is \(name.utf8.count) bytes, the limit is \(limits.maxLabelValueBytes)")
+        }
+        if source.utf8.count > limits.maxLabelValueBytes {
+            throw EventRejection(.fieldTooLong, "source is \(source.utf8.count) bytes, the limit is \(limits.maxLabelValueBytes)")
         }
     }
 }
