@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // MARK: C libraries (system packages; the only places C headers enter the build)
@@ -103,6 +104,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The benchmark harness and load generator (scripts/bench.sh); not shipped.
+        .executableTarget(
+            name: "nats-alerter-bench",
+            dependencies: [
+                "AlertIngest", "AlertCore", "CNats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Tests — one target per module; integration tests need real servers.
         .target(name: "AlertTestSupport", dependencies: ["AlertCore"], path: "Tests/AlertTestSupport", swiftSettings: swiftSettings),
@@ -123,6 +137,7 @@ let package = Package(
             dependencies: [
                 "AlertIngest", "AlertCore", "AlertService", "AlertNotify", "CNats", "AlertTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),

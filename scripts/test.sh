@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: installs what it needs (Debian packages), checks
-# the committed protobuf-c code against proto/, builds with warnings treated
-# as failures, then `swift test` (unit tests and integration tests that start
-# real nats-server and Alertmanager processes on free loopback ports).
+# Runs the whole test suite: installs what it needs (Debian packages, the
+# Python publisher's venv), checks the committed protobuf-c, Go and Python
+# code against proto/, builds with warnings treated as failures, checks the
+# deployment files statically (scripts/check-deploy.sh), then `swift test`
+# (unit tests and integration tests that start real nats-server,
+# Alertmanager and Prometheus processes on free loopback ports, and run the
+# Go and Python publisher examples).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -10,6 +13,7 @@ cd "$root"
 
 scripts/setup.sh --test
 scripts/generate-proto.sh --check
+scripts/generate-publisher-code.sh --check
 
 echo "test: building (warnings fail the build)" >&2
 build_log="$(mktemp)"
@@ -26,5 +30,9 @@ if grep -E "^$root/(Sources|Tests)/.*warning:" "$build_log" >/dev/null; then
     echo "test: the build has warnings (listed above); fix them" >&2
     exit 1
 fi
+
+# The deployment files (compose, Prometheus, Alertmanager, Grafana, Dockerfile):
+# static checks that need the built binary but no running service.
+scripts/check-deploy.sh
 
 swift test --skip-build "$@"

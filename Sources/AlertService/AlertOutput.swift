@@ -70,6 +70,6 @@ public struct AlertOutput: Sendable {
     }
 
     static func format(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+        date.rfc3339Milliseconds
     }
 }

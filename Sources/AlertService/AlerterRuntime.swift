@@ -36,6 +36,8 @@ public final class AlerterRuntime: Sendable {
         var lastReload: (success: Bool, at: Date)?
         var triggeredByType: [String: Int] = [:]
         var draining = false
+        var outbox: NotificationOutbox?
+        var deadLetteredEvents: [String: Int] = [:]
     }
 
     let state: Mutex<State>
@@ -79,6 +81,13 @@ public final class AlerterRuntime: Sendable {
     public var lastReload: (success: Bool, at: Date)? { state.withLock { $0.lastReload } }
     public var alertsTriggeredByType: [String: Int] { state.withLock { $0.triggeredByType } }
     public var notifiers: Notifiers? { state.withLock { $0.notifiers } }
+
+    /// The durable outbox, in durable mode.
+    var outbox: NotificationOutbox? { state.withLock { $0.outbox } }
+    func setOutbox(_ outbox: NotificationOutbox?) { state.withLock { $0.outbox = outbox } }
+    /// Events republished to the dead-letter subject, by reject reason.
+    var deadLetteredEvents: [String: Int] { state.withLock { $0.deadLetteredEvents } }
+    func recordDeadLetteredEvent(reason: String) { state.withLock { $0.deadLetteredEvents[reason, default: 0] += 1 } }
 
     func setConnection(_ connection: NATSConnection) { state.withLock { $0.connection = connection } }
     func addSubscription(_ subject: String, _ subscription: any IngestSubscription, _ counters: IngestCounters) {

@@ -84,6 +84,21 @@ public final class IngestService: Service {
         try runtime.startNotifiers(for: config)
         for note in config.notes { logger.notice("configuration note", metadata: ["note": .string(note)]) }
         do {
+            if config.state.backend == .jetstream, config.state.outbox.enabled, let jetStream {
+                let settings = config.state.jetstream
+                let outbox = try await runBlocking("nats-alerter.outbox") { () throws(NATSError) in
+                    let outbox = try NotificationOutbox(runtime: runtime, jetStream: jetStream, prefix: settings.bucketPrefix, bucket: settings.bucket,
+                                                        settings: config.state.outbox, deadLetterSubject: natsConfig.jetstream?.deadLetterSubject)
+                    try outbox.start()
+                    return outbox
+                }
+                runtime.setOutbox(outbox)
+                logger.info("notifications go through the durable outbox", metadata: [
+                    "stream": .string(outbox.streamName), "pending": .stringConvertible(outbox.pendingCount() ?? -1),
+                ])
+            } else if config.state.backend == .jetstream {
+                logger.warning("state.jetstream.outbox.enabled is false: notifications queued in memory are lost if the process dies")
+            }
             try await ingest(config: config, connection: connection, jetStream: jetStream)
         } catch {
             // Notifiers hold HTTP clients that must be shut down on every path.
@@ -105,6 +120,7 @@ public final class IngestService: Service {
         var deadLetter: EventIngestor.DeadLetter?
         if let jetstream = natsConfig.jetstream, let subject = jetstream.deadLetterSubject {
             deadLetter = { original, payload, rejection in
+                runtime.recordDeadLetteredEvent(reason: rejection.reason.rawValue)
                 try? connection.publish(subject: subject, payload: payload, headers: [
                     ("Nats-Alerter-Reject-Reason", rejection.reason.rawValue),
                     ("Nats-Alerter-Reject-Detail", String(rejection.detail.prefix(1000)).replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")),
@@ -187,6 +203,8 @@ public final class IngestService: Service {
         }
         for error in drainErrors { logger.error("drain failed", metadata: ["error": .string(error)]) }
         await step(runtime.transitions.drainNow())
+        // Deliveries still waiting on a receiver go back to JetStream for the next process.
+        await runtime.outbox?.stop(grace: .seconds(5))
         await runtime.stopNotifiers(grace: .seconds(10))
         flushActivity(now: runtime.clock.now(), force: true)
         if !(await persist()) {
@@ -226,6 +244,10 @@ public final class IngestService: Service {
             defer { held = [] }
             return held + notifications
         }
+        if let outbox = runtime.outbox {
+            await stepDurably(ready, outbox: outbox, acknowledgements: acknowledgements)
+            return
+        }
         guard await persist() else {
             // Not recorded: hold everything for the next successful write.
             runtime.transitions.returnAcknowledgements(acknowledgements)
@@ -238,6 +260,35 @@ public final class IngestService: Service {
             output.emit(notification)
             notifiers?.dispatch(notification)
         }
+    }
+
+    /// Durable mode: notifications into the outbox, then the decisions
+    /// (notification log) into the state store, then the events' acks. A
+    /// crash between the first two makes the engine take the same decisions
+    /// again, and the outbox drops them by their id.
+    private func stepDurably(_ ready: [AlertCore.Notification], outbox: NotificationOutbox, acknowledgements: [any Acknowledgeable]) async {
+        let published: Int = await runBlocking("nats-alerter.outbox-publish") {
+            for (index, notification) in ready.enumerated() {
+                do { try outbox.publish(notification) } catch {
+                    self.runtime.logger.error("could not store notifications in the outbox; holding them and the events for the next attempt", metadata: [
+                        "error": .string("\(error)"), "held": .stringConvertible(ready.count - index),
+                    ])
+                    return index
+                }
+            }
+            return ready.count
+        }
+        for notification in ready[..<published] { output.emit(notification) }
+        guard published == ready.count else {
+            runtime.transitions.returnAcknowledgements(acknowledgements)
+            heldNotifications.withLock { $0.insert(contentsOf: ready[published...], at: 0) }
+            return
+        }
+        guard await persist() else {
+            runtime.transitions.returnAcknowledgements(acknowledgements)
+            return
+        }
+        for acknowledgement in acknowledgements { acknowledgement.ack() }
     }
 
     /// Journals the firing alerts seen again since the last flush.

@@ -575,3 +575,43 @@ struct RestartScenarios {
         #expect(journal.drain() == [.silenceRemoved(id: "2"), .silenceRemoved(id: "3")])
     }
 }
+
+@Suite("Notification ids")
+struct NotificationIDTests {
+    static func alert(_ source: String) -> Alert {
+        let event = AlertEvent(alertType: "disk_full", source: source)
+        return Alert(event: event, fingerprint: Fingerprint(labels: LabelSet(["alertname": "disk_full", "source": source])),
+                     receivedAt: Date(timeIntervalSince1970: 1_000))
+    }
+    let a = alert("a")
+    let b = alert("b")
+
+    func notification(_ firing: [Alert], at seconds: Double, previous: Double?) -> AlertCore.Notification {
+        AlertCore.Notification(receiver: "team", groupKey: "{}:{alertname=\"disk_full\"}", groupLabels: LabelSet(["alertname": "disk_full"]),
+                               firing: firing.map { NotifiedAlert(alert: $0) }, resolved: [], sendResolved: true,
+                               timestamp: Date(timeIntervalSince1970: seconds), previous: previous.map { Date(timeIntervalSince1970: $0) })
+    }
+
+    @Test("the same decision taken again after a crash has the same id, whenever it is taken and in whatever order the alerts come")
+    func sameDecisionSameID() {
+        #expect(notification([a, b], at: 2_000, previous: 1_500).id == notification([b, a], at: 2_600, previous: 1_500).id)
+    }
+
+    @Test("a repeat after repeat_interval, another alert set, or a first notification each get their own id")
+    func differentDecisionsDifferentIDs() {
+        let ids = [
+            notification([a, b], at: 2_000, previous: 1_500).id,
+            notification([a, b], at: 9_000, previous: 2_000).id,
+            notification([a], at: 2_000, previous: 1_500).id,
+            notification([a, b], at: 2_000, previous: nil).id,
+        ]
+        #expect(Set(ids).count == ids.count)
+    }
+
+    @Test("a notification survives a JSON round trip (the outbox's encoding) unchanged, id included")
+    func codableRoundTrip() throws {
+        let original = notification([a, b], at: 2_000, previous: 1_500)
+        let decoded = try JSONDecoder().decode(AlertCore.Notification.self, from: JSONEncoder().encode(original))
+        #expect(decoded == original)
+    }
+}

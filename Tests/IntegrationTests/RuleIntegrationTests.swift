@@ -89,18 +89,18 @@ struct RuleIntegrationTests {
         #expect(await waitUntil(timeout: .seconds(15)) { Self.received(hook).contains { $0.name == "diversity_collapse" && $0.status == "resolved" } })
 
         // Memory at 85 %.
-        try Self.publish(nats.url, "metrics.resources.memory_percent", [70, 85], source: "node-3")
+        try Self.publish(nats.url, "metrics.memory.percent", [70, 85], source: "node-3")
         #expect(await waitUntil(timeout: .seconds(15)) { Self.received(hook).contains { $0.name == "high_memory" } })
         #expect(Self.received(hook).first { $0.name == "high_memory" }?.summary == "Memory at 85 % (threshold 80 %) on node-3")
         // Garbage on a sample subject.
-        try rawPublish(url: nats.url, subject: "metrics.resources.cpu_percent", payload: [0xff, 0xff, 0xff], times: 1)
+        try rawPublish(url: nats.url, subject: "metrics.cpu.percent", payload: [0xff, 0xff, 0xff], times: 1)
         try await Task.sleep(for: .milliseconds(300))
         let text = try await Self.metrics(port)
         #expect(text.contains(#"alerts_triggered_total{alert_type="high_memory"} 1"#), "\(text)")
         #expect(text.contains(#"alert_active{alert_type="high_memory"} 1"#))
         #expect(text.contains(#"alerts_triggered_total{alert_type="diversity_collapse"} 1"#))
         #expect(text.contains(#"alert_active{alert_type="diversity_collapse"} 0"#))
-        #expect(text.contains(#"nats_alerter_events_rejected_total{subject="metrics.resources.cpu_percent",reason="invalid_protobuf"} 1"#))
+        #expect(text.contains(#"nats_alerter_events_rejected_total{subject="metrics.cpu.percent",reason="invalid_protobuf"} 1"#))
         #expect(text.contains(#"nats_alerter_rule_series{rule="diversity_collapse"} 1"#))
 
         await alerter.process.stop()

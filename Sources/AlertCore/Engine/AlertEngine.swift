@@ -203,7 +203,7 @@ public final class AlertEngine {
         }
         return Notification(
             receiver: receiver, groupKey: group.key, groupLabels: group.labels,
-            firing: firing, resolved: resolved, sendResolved: sendResolved, timestamp: now
+            firing: firing, resolved: resolved, sendResolved: sendResolved, timestamp: now, previous: entry?.timestamp
         )
     }
 

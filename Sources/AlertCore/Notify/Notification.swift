@@ -1,7 +1,7 @@
 public import struct Foundation.Date
 
 /// An alert as it goes out in a notification, with its marks.
-public struct NotifiedAlert: Sendable, Equatable {
+public struct NotifiedAlert: Sendable, Equatable, Codable {
     public var alert: Alert
     /// Silences muting it (non-empty only for a resolve sent while muted).
     public var silencedBy: [String]
@@ -17,7 +17,7 @@ public struct NotifiedAlert: Sendable, Equatable {
 
 /// What the engine asks a receiver to send: one aggregation group's current
 /// firing and newly resolved alerts. The notifiers render and deliver it.
-public struct Notification: Sendable, Equatable {
+public struct Notification: Sendable, Equatable, Codable {
     public var receiver: String
     /// Alertmanager's group key: `<route key>:<group labels>`.
     public var groupKey: String
@@ -29,8 +29,16 @@ public struct Notification: Sendable, Equatable {
     public var sendResolved: Bool
     /// When the group was flushed (the engine's clock).
     public var timestamp: Date
+    /// The decision's identity: the same for the same decision taken again
+    /// (after a crash the engine re-decides from the state it had), different
+    /// for anything new, including a repeat after `repeat_interval`. The
+    /// durable outbox uses it to drop a re-published or redelivered copy.
+    public var id: String
 
-    public init(receiver: String, groupKey: String, groupLabels: LabelSet, firing: [NotifiedAlert], resolved: [NotifiedAlert], sendResolved: Bool, timestamp: Date) {
+    /// - Parameter previous: when the receiver was last notified for this
+    ///   group (the notification log entry the decision was taken against).
+    public init(receiver: String, groupKey: String, groupLabels: LabelSet, firing: [NotifiedAlert], resolved: [NotifiedAlert],
+                sendResolved: Bool, timestamp: Date, previous: Date? = nil) {
         self.receiver = receiver
         self.groupKey = groupKey
         self.groupLabels = groupLabels
@@ -38,6 +46,24 @@ public struct Notification: Sendable, Equatable {
         self.resolved = resolved
         self.sendResolved = sendResolved
         self.timestamp = timestamp
+        self.id = Self.decisionID(receiver: receiver, groupKey: groupKey, firing: firing.map(\.alert.fingerprint),
+                                  resolved: resolved.map(\.alert.fingerprint), previous: previous)
+    }
+
+    /// FNV-1a 64 over receiver, group key, the sorted firing and resolved
+    /// fingerprints and the previous notification's time (milliseconds).
+    static func decisionID(receiver: String, groupKey: String, firing: [Fingerprint], resolved: [Fingerprint], previous: Date?) -> String {
+        var hash = FNV1a64()
+        hash.add(receiver)
+        hash.add(byte: 0xff)
+        hash.add(groupKey)
+        hash.add(byte: 0xff)
+        for fingerprint in firing.sorted() { hash.add(fingerprint.description) }
+        hash.add(byte: 0xff)
+        for fingerprint in resolved.sorted() { hash.add(fingerprint.description) }
+        hash.add(byte: 0xff)
+        if let previous { hash.add(String(Int64((previous.timeIntervalSince1970 * 1000).rounded()))) }
+        return Fingerprint(rawValue: hash.value).description
     }
 
     /// Labels every alert of the notification shares.

@@ -13,6 +13,9 @@ public struct EventStreamConfiguration: Sendable, Equatable {
     /// How long events are kept (0 = until acknowledged by the consumer… limits still apply).
     public var maxAge: Duration
     public var replicas: Int
+    /// Work-queue retention: a message is removed once acknowledged (the
+    /// outbox); otherwise limits retention (the events stream).
+    public var workQueue = false
 
     public init(name: String = "ALERT_EVENTS", subjects: [String] = [], create: Bool = true,
                 duplicateWindow: Duration = .seconds(120), maxAge: Duration = .seconds(7 * 86400), replicas: Int = 1) {
@@ -77,6 +80,7 @@ public final class JetStream: Sendable {
                 config.Duplicates = stream.duplicateWindow.nanoseconds
                 config.MaxAge = stream.maxAge.nanoseconds
                 config.Replicas = Int64(stream.replicas)
+                if stream.workQueue { config.Retention = js_WorkQueuePolicy }
                 var created: UnsafeMutablePointer<jsStreamInfo>?
                 var code = jsErrCode(0)
                 let status = exists ? js_UpdateStream(&created, context, &config, nil, &code) : js_AddStream(&created, context, &config, nil, &code)
@@ -85,6 +89,16 @@ public final class JetStream: Sendable {
             }
             try check(status, code: code, exists ? "update stream \(stream.name)" : "create stream \(stream.name)")
         }
+    }
+
+    /// How many messages the stream holds now.
+    public func messageCount(stream: String) throws(NATSError) -> Int {
+        var info: UnsafeMutablePointer<jsStreamInfo>?
+        var code = jsErrCode(0)
+        let status = js_GetStreamInfo(&info, context, stream, nil, &code)
+        defer { if let info { jsStreamInfo_Destroy(info) } }
+        try check(status, code: code, "look up stream \(stream)")
+        return Int(info?.pointee.State.Msgs ?? 0)
     }
 
     /// Publishes and waits for the stream's acknowledgement (so the message

@@ -27,6 +27,9 @@ public final class JetStreamDelivery: Acknowledgeable, @unchecked Sendable {
     public func term() { _ = natsMsg_Term(msg, nil) }
     /// Not now: deliver again after `delay`.
     public func nak(delay: Duration) { _ = natsMsg_NakWithDelay(msg, delay.nanoseconds / 1_000_000, nil) }
+    /// Still working on it: restarts the ack-wait timer, so JetStream does
+    /// not redeliver it meanwhile.
+    public func inProgress() { _ = natsMsg_InProgress(msg, nil) }
 
     /// How many times JetStream has delivered it (1 = first time).
     public var deliveryCount: UInt64 {

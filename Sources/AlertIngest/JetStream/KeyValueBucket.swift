@@ -16,11 +16,14 @@ public final class KeyValueBucket: Sendable {
         public var history: Int
         public var replicas: Int
         public var memoryStorage: Bool
+        /// How long a key is kept after its last write (nil: for ever).
+        public var ttl: Duration?
 
-        public init(history: Int = 1, replicas: Int = 1, memoryStorage: Bool = false) {
+        public init(history: Int = 1, replicas: Int = 1, memoryStorage: Bool = false, ttl: Duration? = nil) {
             self.history = history
             self.replicas = replicas
             self.memoryStorage = memoryStorage
+            self.ttl = ttl
         }
     }
 
@@ -41,6 +44,7 @@ public final class KeyValueBucket: Sendable {
             config.History = UInt8(clamping: settings.history)
             config.Replicas = Int32(settings.replicas)
             config.StorageType = settings.memoryStorage ? js_MemoryStorage : js_FileStorage
+            if let ttl = settings.ttl { config.TTL = ttl.nanoseconds }
             return js_CreateKeyValue(&kv, jetStream.context, &config)
         }
         try check(status, "create key-value bucket \(name)")

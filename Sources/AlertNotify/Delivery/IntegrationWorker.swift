@@ -59,8 +59,23 @@ public final class IntegrationWorker: Sendable {
         }
     }
 
+    /// How a delivery ended.
+    public enum Outcome: Sendable, Equatable {
+        case delivered(attempts: Int)
+        /// Permanent failure, or retries ran past the policy's deadline (or
+        /// the task was cancelled: then `cancelled` is true and the caller
+        /// should leave the notification for a later attempt).
+        case failed(reason: String, message: String, attempts: Int, cancelled: Bool)
+    }
+
     /// Delivers with retries until success, a permanent failure, or the deadline.
-    func deliver(_ notification: AlertCore.Notification) async {
+    ///
+    /// - Parameter heartbeat: called at least every `heartbeatInterval`
+    ///   while waiting between attempts (the durable outbox uses it to tell
+    ///   JetStream the message is still being worked on).
+    @discardableResult
+    public func deliver(_ notification: AlertCore.Notification, heartbeatInterval: Duration = .seconds(10),
+                        heartbeat: (@Sendable () -> Void)? = nil) async -> Outcome {
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start.advanced(by: policy.deadline)
@@ -74,29 +89,36 @@ public final class IntegrationWorker: Sendable {
                 if attempt > 1 {
                     logger.info("notification delivered after retries", metadata: metadata(notification, ["attempts": .stringConvertible(attempt)]))
                 }
-                return
+                return .delivered(attempts: attempt)
             } catch {
                 if error.disposition == .permanent {
                     statistics.update(key) { $0.failed[error.reason, default: 0] += 1 }
                     logger.error("notification failed permanently", metadata: metadata(notification, [
                         "reason": .string(error.reason), "error": .string(error.message), "attempts": .stringConvertible(attempt),
                     ]))
-                    return
+                    return .failed(reason: error.reason, message: error.message, attempts: attempt, cancelled: false)
                 }
                 let wait = policy.delay(afterAttempt: attempt, retryAfter: error.retryAfter)
-                if clock.now.advanced(by: wait) > deadline || Task.isCancelled {
+                if Task.isCancelled {
+                    return .failed(reason: error.reason, message: error.message, attempts: attempt, cancelled: true)
+                }
+                if clock.now.advanced(by: wait) > deadline {
                     statistics.update(key) { $0.failed[error.reason, default: 0] += 1 }
                     logger.error("notification given up: retries exhausted its deadline", metadata: metadata(notification, [
                         "reason": .string(error.reason), "error": .string(error.message), "attempts": .stringConvertible(attempt),
                     ]))
-                    return
+                    return .failed(reason: error.reason, message: error.message, attempts: attempt, cancelled: false)
                 }
                 statistics.update(key) { $0.retries += 1 }
                 logger.warning("notification failed; retrying", metadata: metadata(notification, [
                     "reason": .string(error.reason), "error": .string(error.message), "attempt": .stringConvertible(attempt),
                     "retry_in_ms": .stringConvertible(Int(wait.seconds * 1000)),
                 ]))
-                try? await Task.sleep(for: wait)
+                let resume = clock.now.advanced(by: wait)
+                while clock.now < resume, !Task.isCancelled {
+                    try? await Task.sleep(until: min(resume, clock.now.advanced(by: heartbeatInterval)), clock: clock)
+                    heartbeat?()
+                }
             }
         }
     }

@@ -8,6 +8,7 @@ public struct WebhookNotifier: Integration {
     public let poster: HTTPPoster
     public let externalURL: String
     public var kind: String { "webhook" }
+    public static let notificationIDHeader = "X-Nats-Alerter-Notification-Id"
     public var sendResolved: Bool { configuration.sendResolved }
 
     public init(configuration: WebhookConfiguration, poster: HTTPPoster, externalURL: String = "") {
@@ -18,7 +19,10 @@ public struct WebhookNotifier: Integration {
 
     public func send(_ notification: AlertCore.Notification) async throws(NotifyError) {
         guard let payload = Self.payload(notification, configuration: configuration, externalURL: externalURL) else { return }
-        try await poster.post(try configuration.url.value(), json: payload, timeout: configuration.timeout, what: "webhook")
+        // The decision's id: the same on a redelivery after a crash, so a
+        // receiver can drop the copy (the one duplicate the outbox cannot rule out).
+        try await poster.post(try configuration.url.value(), json: payload, headers: [(Self.notificationIDHeader, notification.id)],
+                              timeout: configuration.timeout, what: "webhook")
     }
 
     /// The version 4 payload; nil when nothing is left to send.
@@ -59,6 +63,6 @@ public struct WebhookNotifier: Integration {
     }
 
     static func timestamp(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+        date.rfc3339Milliseconds
     }
 }

@@ -92,11 +92,31 @@ public struct AlerterConfig: Sendable {
         public var maxActiveAlerts: Int
         /// `state.jetstream`: the buckets.
         public var jetstream = JetStreamStateStore.Settings()
+        /// `state.jetstream.outbox`: the durable notification outbox.
+        public var outbox = OutboxSection()
 
         public init(backend: Backend = .memory, maxActiveAlerts: Int = 1_000_000) {
             self.backend = backend
             self.maxActiveAlerts = maxActiveAlerts
         }
+    }
+
+    /// `state.jetstream.outbox` — the durable notification outbox (used with
+    /// `state.backend: jetstream`). See `NotificationOutbox`.
+    public struct OutboxSection: Sendable, Equatable {
+        /// false: notifications are queued in memory (lost on a crash).
+        public var enabled = true
+        /// How long a delivery may go without an ack or an in-progress
+        /// signal before JetStream hands it to another process.
+        public var ackWait: Duration = .seconds(30)
+        /// Deliveries of one notification (restarts included) before it is dead-lettered.
+        public var maxDeliver = 20
+        /// JetStream drops a re-published copy of a notification within this window.
+        public var duplicateWindow: Duration = .seconds(3600)
+        /// How long the sent log remembers a delivered notification.
+        public var sentLogTTL: Duration = .seconds(86400)
+
+        public init() {}
     }
 
     /// `server:` — the HTTP listener.

@@ -351,9 +351,10 @@ public enum ConfigLoader {
                     r.fail("state.backend", "unknown backend \"\(text)\" (allowed: memory, jetstream)", value)
                 }
             case "jetstream":
-                for (field, item) in r.mapping(value, "state.jetstream", allowed: ["bucket_prefix", "history", "replicas", "storage"]) {
+                for (field, item) in r.mapping(value, "state.jetstream", allowed: ["bucket_prefix", "history", "replicas", "storage", "outbox"]) {
                     let p = "state.jetstream.\(field)"
                     switch field {
+                    case "outbox": state.outbox = readOutbox(item, &r)
                     case "bucket_prefix":
                         if let prefix = r.string(item, p) {
                             if prefix.isEmpty || !prefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
@@ -379,6 +380,25 @@ public enum ConfigLoader {
             }
         }
         return state
+    }
+
+    static func readOutbox(_ node: Node, _ r: inout YAMLReader) -> AlerterConfig.OutboxSection {
+        var outbox = AlerterConfig.OutboxSection()
+        let keys: Set<String> = ["enabled", "ack_wait", "max_deliver", "duplicate_window", "sent_log_ttl"]
+        for (key, value) in r.mapping(node, "state.jetstream.outbox", allowed: keys) {
+            let path = "state.jetstream.outbox.\(key)"
+            switch key {
+            case "enabled": if let flag = r.bool(value, path) { outbox.enabled = flag }
+            case "ack_wait":
+                if let wait = r.duration(value, path, allowZero: false) {
+                    if wait < .seconds(3) { r.fail(path, "must be at least 3s (in-progress signals go out every third of it)", value) } else { outbox.ackWait = wait }
+                }
+            case "max_deliver": if let n = r.int(value, path, min: 1) { outbox.maxDeliver = n }
+            case "duplicate_window": if let window = r.duration(value, path, allowZero: false) { outbox.duplicateWindow = window }
+            default: if let ttl = r.duration(value, path, allowZero: false) { outbox.sentLogTTL = ttl }
+            }
+        }
+        return outbox
     }
 
     static func readServer(_ node: Node, _ r: inout YAMLReader, baseDirectory: String) -> AlerterConfig.ServerSection {

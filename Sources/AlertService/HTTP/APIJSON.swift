@@ -7,7 +7,7 @@ import NIOCore
 /// other Alertmanager clients read nats-alerter's answers.
 enum APIJSON {
     static func timestamp(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+        date.rfc3339Milliseconds
     }
 
     static func parseTimestamp(_ text: String) -> Date? {

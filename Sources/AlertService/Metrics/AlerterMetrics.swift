@@ -56,6 +56,9 @@ public final class AlerterMetrics: Sendable {
         static let queueDepth = "Notifications waiting in an integration's queue."
         static let dropped = "Notifications dropped because an integration's queue was full."
         static let latency = "Time from a notification's first delivery attempt to its success, by integration."
+        static let notificationsDeadLettered = "Notifications the durable outbox gave up on and sent to the dead-letter subject, by receiver, integration and reason."
+        static let eventsDeadLettered = "Rejected events republished to the dead-letter subject, by reason."
+        static let outboxPending = "Notifications stored in the durable outbox and not yet delivered (all integrations)."
         static let natsConnected = "1 while connected to NATS, else 0."
         static let reconnects = "Reconnections to NATS."
         static let slowConsumer = "Messages libnats dropped because ingest fell behind (slow consumer), by subscribed subject."
@@ -172,6 +175,18 @@ public final class AlerterMetrics: Sendable {
             }
             counter("nats_alerter_rule_samples_evaluated_total", [], Help.ruleSamples, to: runtime.rules.samplesEvaluated.load(ordering: .relaxed))
             counter("nats_alerter_rule_series_refused_total", [], Help.ruleSeriesRefused, to: runtime.rules.seriesRefused.load(ordering: .relaxed))
+        }
+        for (reason, count) in runtime.deadLetteredEvents {
+            counter("nats_alerter_events_dead_lettered_total", [("reason", reason)], Help.eventsDeadLettered, to: count)
+        }
+        if let outbox = runtime.outbox {
+            for (key, count) in outbox.deadLetters.snapshot {
+                counter("nats_alerter_notifications_dead_lettered_total",
+                        [("receiver", key.receiver), ("integration", key.integration), ("reason", key.reason)], Help.notificationsDeadLettered, to: count)
+            }
+            if let pending = await runBlocking("nats-alerter.outbox-info", { outbox.pendingCount() }) {
+                gauge("nats_alerter_outbox_pending", [], Help.outboxPending, Double(pending))
+            }
         }
         // NATS, readiness, reload, process.
         let connection = runtime.connection

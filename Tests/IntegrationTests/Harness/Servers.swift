@@ -67,17 +67,18 @@ final class AlertmanagerServer: Sendable {
 
     var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
-    init(directory: URL, config: String = "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n") async throws {
+    /// - Parameter port: a fixed port (to bring a stopped Alertmanager "back"); a free one by default.
+    init(directory: URL, config: String = "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n", port: Int? = nil) async throws {
         let configFile = directory.appendingPathComponent("alertmanager.yml")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
-        self.port = freeLoopbackPort()
+        self.port = port ?? freeLoopbackPort()
         let binary = ["/usr/bin/prometheus-alertmanager", "/usr/bin/alertmanager"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let binary else { throw HarnessError("prometheus-alertmanager is not installed (scripts/setup.sh --test)") }
         self.process = try ChildProcess(
             name: "alertmanager", executable: binary,
             arguments: [
                 "--config.file=\(configFile.path)", "--storage.path=\(directory.appendingPathComponent("am-data").path)",
-                "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=",
+                "--web.listen-address=127.0.0.1:\(self.port)", "--cluster.listen-address=",
             ],
             directory: directory
         )
@@ -94,6 +95,8 @@ final class AlerterProcess: Sendable {
     let process: ChildProcess
     /// The config file it was started with (tests rewrite it for reloads).
     let configFile: URL?
+    /// The HTTP API's port (`server.listen_address`).
+    let httpPort: Int
 
     static var binary: String {
         ProcessInfo.processInfo.environment["NATS_ALERTER_BINARY"]
@@ -105,7 +108,12 @@ final class AlerterProcess: Sendable {
         let configFile = directory.appendingPathComponent("alerter-\(UUID().uuidString.prefix(8)).yaml")
         var config = config
         if !config.hasPrefix("server:") && !config.contains("\nserver:") {
-            config += "\nserver: {listen_address: \"127.0.0.1:\(freeLoopbackPort())\"}\n"
+            let port = freeLoopbackPort()
+            config += "\nserver: {listen_address: \"127.0.0.1:\(port)\"}\n"
+            httpPort = port
+        } else {
+            let match = config.firstMatch(of: /listen_address: *"?[0-9.]*:([0-9]+)/)
+            httpPort = match.flatMap { Int($0.1) } ?? 9094
         }
         try config.write(to: configFile, atomically: true, encoding: .utf8)
         self.configFile = configFile

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+
+/// `nats-alerter-bench`: the benchmark harness (`scripts/bench.sh` runs it).
+@main
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nats-alerter-bench",
+        abstract: "Benchmarks nats-alerter against the raw NATS limit and Prometheus Alertmanager, on loopback.",
+        subcommands: [Run.self, Count.self, Receive.self],
+        defaultSubcommand: Run.self
+    )
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run every scenario; print a markdown table and write JSON.")
+
+        @Flag(help: "Smaller counts and shorter phases (a check after a change).")
+        var quick = false
+        @Option(help: "The nats-alerter binary to measure.")
+        var binary = ".build/release/nats-alerter"
+        @Option(help: "Where to write the results as JSON.")
+        var out = "bench-results.json"
+        @Option(help: "The configuration whose rules `bench-rules` measures.")
+        var rulesConfig = "config/alerter.yaml"
+        @Option(help: "Only these scenarios (comma-separated: core,jetstream,latency,memory,peer,startup,rules).")
+        var only: String?
+
+        func run() async throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nats-alerter-bench-\(getpid())")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let benchBinary = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+            let bench = BenchRun(quick: quick, binary: URL(fileURLWithPath: binary).standardizedFileURL.path, benchBinary: benchBinary, directory: directory)
+            let selected = Set((only ?? "core,jetstream,latency,memory,peer,startup,rules").split(separator: ",").map(String.init))
+            let started = Date()
+            try bench.startNATS()
+            defer { bench.stopNATS() }
+            var failures: [String] = []
+            func attempt(_ name: String, _ body: () async throws -> Void) async {
+                guard selected.contains(name) else { return }
+                do { try await body() } catch {
+                    failures.append("\(name): \(error)")
+                    bench.log("scenario \(name) failed: \(error)")
+                }
+            }
+            await attempt("core") { try bench.coreIngest() }
+            await attempt("jetstream") { try bench.jetStreamIngest() }
+            await attempt("latency") { try bench.latency() }
+            await attempt("memory") { try bench.memory() }
+            await attempt("peer") {
+                let storm = bench.rows.first { $0.scenario == "2 core ingest" }?.value
+                try await bench.peer(coreRate: storm)
+            }
+            await attempt("startup") { try bench.startup() }
+            await attempt("rules") { try bench.rules(config: rulesConfig) }
+            let elapsed = Date().timeIntervalSince(started)
+            print(Report.markdown(bench.rows, quick: quick, seconds: elapsed))
+            try Report.json(bench.rows, quick: quick, seconds: elapsed, failures: failures).write(to: URL(fileURLWithPath: out))
+            if failures.isEmpty {
+                try? FileManager.default.removeItem(at: directory)
+            } else {
+                bench.log("logs kept in \(directory.path)")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Count: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A minimal libnats subscriber (core or JetStream) that only counts; prints one JSON line.")
+
+        @Option var server: String
+        @Option var subject: String
+        @Option var expect: Int
+        @Option(help: "JetStream stream: consume it with a durable push consumer, manual ack.")
+        var stream: String?
+        @Option var durable = "raw-counter"
+        @Option(help: "Stop this long after the last message.")
+        var idle: Double = 2
+        @Option var timeout: Double = 300
+
+        func run() throws {
+            let connection = try RawConnection(url: server, name: "bench-counter")
+            let subscription = try stream.map { try CountingSubscription(connection: connection, stream: $0, subject: subject, durable: durable) }
+                ?? CountingSubscription(connection: connection, subject: subject)
+            try connection.flush()
+            FileHandle.standardOutput.write(Data("subscribed\n".utf8))
+            let counter = subscription.counter
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                let count = counter.count.load(ordering: .relaxed)
+                if count >= expect { break }
+                let last = counter.lastNanos.load(ordering: .relaxed)
+                if count > 0 && Double(wallNanos() - last) / 1e9 > idle { break }
+                usleep(5_000)
+            }
+            FileHandle.standardOutput.write(Data((#"{"received":\#(counter.count.load(ordering: .relaxed)),"first_ns":\#(counter.firstNanos.load(ordering: .relaxed)),"last_ns":\#(counter.lastNanos.load(ordering: .relaxed)),"dropped":\#(subscription.dropped)}"# + "\n").utf8))
+            withExtendedLifetime(subscription) {}
+        }
+    }
+
+    struct Receive: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A webhook receiver measuring publish → receive latency (GET /stats, /reset).")
+
+        @Option var port: Int
+
+        func run() async throws {
+            try await LatencyReceiver(port: port).run()
+        }
+    }
+}
