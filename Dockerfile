@@ -38,6 +38,8 @@ COPY --from=build /out/nats-alerter /usr/local/bin/nats-alerter
 # config/compose/alerter.yaml). It must listen on 0.0.0.0 to be reachable
 # from outside the container.
 COPY config/alerter.yaml /etc/nats-alerter/alerter.yaml
+# Its rule_files (relative to the config file).
+COPY config/rules /etc/nats-alerter/rules
 USER nats-alerter
 WORKDIR /tmp
 EXPOSE 9094

@@ -115,7 +115,7 @@ def main() -> int:
     # The compose config is the shipped one but for hosts, listen address,
     # secrets and the Mailpit receiver: the engine's sections must not drift.
     shipped = yaml.safe_load((ROOT / "config/alerter.yaml").read_text())
-    for section in ("state", "route", "inhibit_rules"):
+    for section in ("state", "route", "inhibit_rules", "rule_files"):
         check(alerter.get(section) == shipped.get(section),
               f"config/compose/alerter.yaml: `{section}` differs from config/alerter.yaml; copy the change over")
     for key in ("subjects", "jetstream"):
@@ -127,9 +127,18 @@ def main() -> int:
     local = ROOT / "run" / "check-deploy-alerter.yaml"
     local.parent.mkdir(exist_ok=True)
     local.write_text(text)
+    # rule_files are relative to the config file: in the container, /etc/nats-alerter/rules.
+    rules_link = local.parent / "rules"
+    made_link = not rules_link.exists()
+    if made_link:
+        rules_link.symlink_to(ROOT / "config/rules")
+    check(any(str(v).endswith(":/etc/nats-alerter/rules:ro") for v in services["nats-alerter"]["volumes"]),
+          "nats-alerter service: config/rules is not mounted at /etc/nats-alerter/rules (the config's rule_files)")
     result = subprocess.run([binary, "check-config", "--config", str(local)], capture_output=True, text=True)
     check(result.returncode == 0, f"nats-alerter check-config config/compose/alerter.yaml: {result.stdout}{result.stderr}")
     local.unlink()
+    if made_link:
+        rules_link.unlink()
 
     # Grafana: datasource URL is the Prometheus service; the dashboard is valid and uses that datasource.
     datasources = yaml.safe_load((ROOT / "config/grafana/provisioning/datasources/prometheus.yml").read_text())["datasources"]

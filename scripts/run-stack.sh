@@ -49,7 +49,13 @@ render() {
     fi
     sed -e "s|nats://127.0.0.1:4222|nats://127.0.0.1:$nats_port|" \
         -e "s|http://127.0.0.1:9093|http://127.0.0.1:$am_port|" \
+        -e "s|^  - rules/|  - $root/config/rules/|" \
         config/alerter.yaml > "$dir/alerter.yaml"
+    # rule_files are relative to the config file: the rendered copy names them absolutely.
+    if grep -nE '^  - rules/' "$dir/alerter.yaml" >&2; then
+        echo "run-stack: config/alerter.yaml's rule_files changed shape; update render() in $0" >&2
+        exit 1
+    fi
     printf '\nserver:\n  listen_address: 127.0.0.1:%s\n' "$alerter_port" >> "$dir/alerter.yaml"
 }
 

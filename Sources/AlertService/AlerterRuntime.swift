@@ -20,6 +20,8 @@ public final class AlerterRuntime: Sendable {
     public var stateStore: any StateStore { currentStateStore.withLock { $0 } }
     func setStateStore(_ store: any StateStore) { currentStateStore.withLock { $0 = store } }
     public let engine: EngineHost
+    /// The event-stream rules (fixed at start: changing them needs a restart).
+    public let rules: RuleEvaluator
     public let clock: any WallClock
     public let logger: Logger
     public let startedAt: Date
@@ -54,6 +56,7 @@ public final class AlerterRuntime: Sendable {
         self.notificationLog = NotificationLog(journal: journal)
         self.engine = EngineHost(configuration: config.engine, store: store, silencer: silencer, notificationLog: notificationLog,
                                  journal: journal, logger: logger)
+        self.rules = RuleEvaluator(rules: config.rules, store: store, journal: journal)
         self.state = Mutex(State(config: config))
     }
 
@@ -179,6 +182,9 @@ public final class AlerterRuntime: Sendable {
         if loaded.server != current.server {
             notes.append("server: changes take effect after a restart")
         }
+        if loaded.rules != current.rules {
+            notes.append("rules: changes take effect after a restart")
+        }
         do {
             try startNotifiers(for: loaded)
         } catch {
@@ -192,6 +198,7 @@ public final class AlerterRuntime: Sendable {
         applied.nats = current.nats
         applied.state = current.state
         applied.server = current.server
+        applied.rules = current.rules
         state.withLock { state in
             state.config = applied
             state.lastReload = (true, clock.now())

@@ -71,11 +71,13 @@ public final class IngestService: Service {
         runtime.store.restore(persisted.alerts)
         runtime.silencer.restore(persisted.silences)
         runtime.notificationLog.restore(persisted.notificationLog)
+        runtime.rules.restore(persisted.ruleSeries, at: runtime.clock.now())
         await runtime.engine.adopt(runtime.store.activeAlerts() + runtime.store.resolvedAlerts(), at: runtime.clock.now())
         logger.info("state loaded", metadata: [
             "backend": .string(config.state.backend.rawValue), "alerts": .stringConvertible(persisted.alerts.count),
             "silences": .stringConvertible(persisted.silences.count),
             "notification_log_entries": .stringConvertible(persisted.notificationLog.count),
+            "rule_series": .stringConvertible(persisted.ruleSeries.count),
         ])
         runtime.markStateLoaded()
         runtime.recordInitialLoad()
@@ -135,7 +137,8 @@ public final class IngestService: Service {
             // One handler per subscription, so counters are per subscribed subject.
             let counters = IngestCounters()
             let ingestor = EventIngestor(store: runtime.store, transitions: transitions, counters: counters,
-                                         limits: natsConfig.limits, clock: runtime.clock, logger: logger, deadLetter: deadLetter)
+                                         limits: natsConfig.limits, clock: runtime.clock, logger: logger, deadLetter: deadLetter,
+                                         rules: runtime.rules.isEmpty ? nil : runtime.rules)
             do {
                 if let jetstream = natsConfig.jetstream, let jetStream {
                     var consumer = jetstream.consumer
@@ -154,7 +157,21 @@ public final class IngestService: Service {
                 throw error
             }
         }
+        // Metric samples for the rules: core NATS (a sample is a periodic
+        // measurement; the rules' windows, not the samples, are what is kept).
+        let sampleSubjects = runtime.rules.sampleSubjects
+        for subject in sampleSubjects {
+            let counters = IngestCounters()
+            let ingestor = SampleIngestor(rules: runtime.rules, transitions: transitions, counters: counters,
+                                          limits: natsConfig.limits, clock: runtime.clock, logger: logger)
+            let subscription = try NATSSubscription(connection: connection, subject: subject, queueGroup: natsConfig.queueGroup, handler: ingestor)
+            runtime.addSubscription(subject, subscription, counters)
+        }
         var subscribed: Logger.Metadata = ["subjects": .array(natsConfig.subjects.map { .string($0) })]
+        if !runtime.rules.isEmpty {
+            subscribed["rules"] = .stringConvertible(runtime.rules.rules.count)
+            subscribed["sample_subjects"] = .array(sampleSubjects.map { .string($0) })
+        }
         if let jetstream = natsConfig.jetstream {
             subscribed["stream"] = .string(jetstream.stream.name)
             subscribed["durable"] = .string(jetstream.consumer.durable)
@@ -214,6 +231,7 @@ public final class IngestService: Service {
     /// Applies transitions, runs what is due, and sends the notifications on.
     private func step(_ batch: [AlertTransition]) async {
         let now = runtime.clock.now()
+        let batch = batch + runtime.rules.advance(to: now)
         batch.forEach(output.emit)
         runtime.recordTriggered(batch)
         let notifications = await runtime.engine.step(batch, at: now)
@@ -281,6 +299,7 @@ public final class IngestService: Service {
             return last ?? runtime.startedAt
         }
         guard let since else { return }
+        runtime.rules.journalChanges()
         let changed = runtime.store.activeAlerts().filter { $0.lastSeen > since }
         runtime.journal.append(contentsOf: changed.map(StateChange.alertUpserted))
     }
@@ -311,7 +330,7 @@ public final class IngestService: Service {
         // loop (that once made an idle service spin).
         var timer: (deadline: Date, task: Task<Void, Never>)?
         while !Task.isCancelled {
-            let deadline = await runtime.engine.nextDeadline
+            let deadline = [await runtime.engine.nextDeadline, runtime.rules.nextDeadline].compactMap { $0 }.min()
             // Re-armed too when the deadline is due: the timer may have fired a
             // hair early by the wall clock, leaving the work for this wake-up.
             if timer?.deadline != deadline || deadline.map({ $0 <= runtime.clock.now() }) == true {

@@ -12,7 +12,7 @@ struct NatsAlerter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nats-alerter",
         abstract: "Turns critical events published on NATS into deduplicated, well-behaved alerts.",
-        subcommands: [Run.self, CheckConfig.self, Send.self, Routes.self, Template.self],
+        subcommands: [Run.self, CheckConfig.self, Send.self, SendSample.self, Routes.self, Template.self, BenchRules.self],
         defaultSubcommand: Run.self
     )
 }
@@ -107,6 +107,14 @@ extension NatsAlerter {
             lines.append("  state backend: \(config.state.backend.rawValue) (max active alerts \(config.state.maxActiveAlerts))")
             lines.append("  receivers: \(config.engine.receivers.keys.sorted().joined(separator: ", "))")
             lines.append("  inhibit rules: \(config.engine.inhibitRules.count), time intervals: \(config.engine.timeIntervals.isEmpty ? "none" : config.engine.timeIntervals.keys.sorted().joined(separator: ", "))")
+            if config.rules.isEmpty {
+                lines.append("  rules: none")
+            } else {
+                lines.append("  rules: \(config.rules.count)")
+                for rule in config.rules {
+                    lines.append("    \(rule.name) (\(rule.kind.name), \(rule.severity.labelValue ?? "")) on \(rule.subjects.map(\.description).joined(separator: ", ")): \(rule.conditionDescription)")
+                }
+            }
             if !config.acceptedButUnused.isEmpty {
                 lines.append("  read but not used by this version: \(config.acceptedButUnused.joined(separator: ", "))")
             }

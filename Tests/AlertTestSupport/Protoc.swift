@@ -14,7 +14,8 @@ public struct ProtocError: Error, CustomStringConvertible {
 public func protocEncode(_ textFormat: String, message: String = "alerting.v1.AlertEvent") throws -> [UInt8] {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/protoc")
-    process.arguments = ["--encode=\(message)", "-I", packageRoot.appendingPathComponent("proto").path, "alerting/v1/alert_event.proto"]
+    let file = message == "alerting.v1.MetricSample" ? "alerting/v1/metric_sample.proto" : "alerting/v1/alert_event.proto"
+    process.arguments = ["--encode=\(message)", "-I", packageRoot.appendingPathComponent("proto").path, file]
     let input = Pipe(), output = Pipe(), errors = Pipe()
     process.standardInput = input
     process.standardOutput = output

@@ -49,6 +49,7 @@ struct PublisherExampleTests {
         server: {listen_address: "127.0.0.1:\(httpPort)"}
         route: {receiver: oncall, group_by: ['...'], group_wait: 0s, group_interval: 1s}
         receivers: [{name: oncall}]
+        rule_files: ["\(packageRoot.appendingPathComponent("config/rules/resource-monitoring.yaml").path)"]
         """
     }
 
@@ -143,8 +144,8 @@ struct PublisherExampleTests {
         #expect(resolved.scalars["dedup_key"] == "\(source)/process_crash")
         #expect(resolvedWire.msgID == resolved.scalars["event_id"] && resolvedWire.msgID != eventID, "a new event has a new event_id")
 
-        // MetricSample: nats-alerter on this branch does not consume samples
-        // yet, so check the encoding on the wire with protoc.
+        // MetricSample: the encoding on the wire, checked with protoc, and
+        // its effect: the shipped rules raise high_memory for 91.5 % > 80.
         #expect(try await publish("sample").contains("published sample on metrics.memory.percent"))
         #expect(await waitUntil(timeout: .seconds(5)) { recorder.messages.count == 3 })
         let sampleWire = try #require(recorder.messages.last)
@@ -158,6 +159,13 @@ struct PublisherExampleTests {
         #expect(sample.maps["labels"] == ["worker": "7"])
         let sampleMs = try #require(sample.scalars["occurred_at_unix_ms"].flatMap(Int64.init))
         #expect(abs(Date().timeIntervalSince1970 * 1000 - Double(sampleMs)) < 60_000)
+        let raised = await waitUntilAsync(timeout: .seconds(10)) {
+            ((try? await Self.firingAlerts(port: port)) ?? []).contains { alert in
+                (alert["labels"] as? [String: String])?["alertname"] == "high_memory"
+                    && (alert["labels"] as? [String: String])?["source"] == source
+            }
+        }
+        #expect(raised, "high_memory not raised:\n\(alerter.process.output.suffix(2000))")
     }
 
     @Test("each example reports a server that does not answer in one line and exits 1", arguments: Language.allCases)

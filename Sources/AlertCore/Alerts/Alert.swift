@@ -49,4 +49,11 @@ public struct Alert: Sendable, Equatable, Codable {
         if let value = event.thresholdValue { thresholdValue = value }
         if let value = event.iteration { iteration = value }
     }
+
+    mutating func refresh(currentValue: Double?, iteration: Int64?, at now: Date) {
+        repeatCount += 1
+        lastSeen = now
+        if let currentValue { self.currentValue = currentValue }
+        if let iteration { self.iteration = iteration }
+    }
 }

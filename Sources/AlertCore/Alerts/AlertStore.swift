@@ -65,6 +65,17 @@ public final class AlertStore: Sendable {
         }
     }
 
+    /// Updates a firing alert's value, iteration and `lastSeen` without an
+    /// event (a rule series whose condition keeps holding): one dictionary
+    /// update under the lock, no allocation. False when it is not firing.
+    public func refresh(_ fingerprint: Fingerprint, currentValue: Double?, iteration: Int64?, at now: Date) -> Bool {
+        state.withLock { state in
+            guard state.active[fingerprint] != nil else { return false }
+            state.active[fingerprint]!.refresh(currentValue: currentValue, iteration: iteration, at: now)
+            return true
+        }
+    }
+
     public var activeCount: Int { state.withLock { $0.active.count } }
 
     /// A firing alert, or a resolved one still retained.

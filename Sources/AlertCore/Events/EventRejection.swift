@@ -15,6 +15,8 @@ public enum RejectReason: String, Sendable, CaseIterable, CustomStringConvertibl
     case tooManyAnnotations = "too_many_annotations"
     case annotationTooLong = "annotation_too_long"
     case fieldTooLong = "field_too_long"
+    /// A metric sample whose value is not a number (NaN).
+    case invalidValue = "invalid_value"
 
     public var description: String { rawValue }
 }

@@ -11,6 +11,9 @@ public enum StateChange: Sendable, Equatable {
     case silenceRemoved(id: String)
     case notificationLogged(NotificationLogEntry)
     case notificationLogRemoved(receiver: String, groupKey: String)
+    /// A rule series' window and state (written on its transitions and periodically).
+    case ruleSeriesUpserted(RuleSeries)
+    case ruleSeriesRemoved(key: String)
 }
 
 /// Everything needed to rebuild the in-memory state after a restart.
@@ -18,15 +21,17 @@ public struct PersistedState: Sendable, Equatable {
     public var alerts: [Alert]
     public var silences: [Silence]
     public var notificationLog: [NotificationLogEntry]
+    public var ruleSeries: [RuleSeries]
 
-    public init(alerts: [Alert] = [], silences: [Silence] = [], notificationLog: [NotificationLogEntry] = []) {
+    public init(alerts: [Alert] = [], silences: [Silence] = [], notificationLog: [NotificationLogEntry] = [], ruleSeries: [RuleSeries] = []) {
         self.alerts = alerts
         self.silences = silences
         self.notificationLog = notificationLog
+        self.ruleSeries = ruleSeries
     }
 }
 
-/// Where alerts, silences and the notification log are kept across
+/// Where alerts, silences, the notification log and rule series are kept across
 /// restarts. The engine's memory (`AlertStore`, `Silencer`,
 /// `NotificationLog`) is the working copy; a state store receives its
 /// changes and gives them back at start-up.
@@ -47,6 +52,7 @@ public final class MemoryStateStore: StateStore {
         var alerts: [Fingerprint: Alert] = [:]
         var silences: [String: Silence] = [:]
         var log: [String: NotificationLogEntry] = [:]
+        var ruleSeries: [String: RuleSeries] = [:]
     }
 
     private let contents = Mutex(Contents())
@@ -56,6 +62,7 @@ public final class MemoryStateStore: StateStore {
             for alert in initial.alerts { contents.alerts[alert.fingerprint] = alert }
             for silence in initial.silences { contents.silences[silence.id] = silence }
             for entry in initial.notificationLog { contents.log[Self.key(entry.receiver, entry.groupKey)] = entry }
+            for series in initial.ruleSeries { contents.ruleSeries[series.key] = series }
         }
     }
 
@@ -64,7 +71,8 @@ public final class MemoryStateStore: StateStore {
             PersistedState(
                 alerts: contents.alerts.values.sorted { $0.fingerprint < $1.fingerprint },
                 silences: contents.silences.values.sorted { $0.id < $1.id },
-                notificationLog: contents.log.values.sorted { ($0.receiver, $0.groupKey) < ($1.receiver, $1.groupKey) }
+                notificationLog: contents.log.values.sorted { ($0.receiver, $0.groupKey) < ($1.receiver, $1.groupKey) },
+                ruleSeries: contents.ruleSeries.values.sorted { $0.key < $1.key }
             )
         }
     }
@@ -79,6 +87,8 @@ public final class MemoryStateStore: StateStore {
                 case .silenceRemoved(let id): contents.silences[id] = nil
                 case .notificationLogged(let entry): contents.log[Self.key(entry.receiver, entry.groupKey)] = entry
                 case .notificationLogRemoved(let receiver, let groupKey): contents.log[Self.key(receiver, groupKey)] = nil
+                case .ruleSeriesUpserted(let series): contents.ruleSeries[series.key] = series
+                case .ruleSeriesRemoved(let key): contents.ruleSeries[key] = nil
                 }
             }
         }

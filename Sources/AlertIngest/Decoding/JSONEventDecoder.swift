@@ -50,14 +50,14 @@ public enum JSONEventDecoder {
         return event
     }
 
-    private static func string(_ value: JSONValue, _ field: String) throws(EventRejection) -> String {
+    static func string(_ value: JSONValue, _ field: String) throws(EventRejection) -> String {
         guard case .string(let string) = value else {
             throw EventRejection(.invalidJSON, "field \"\(field)\" must be a string")
         }
         return string
     }
 
-    private static func stringMap(_ value: JSONValue, _ field: String) throws(EventRejection) -> [String: String] {
+    static func stringMap(_ value: JSONValue, _ field: String) throws(EventRejection) -> [String: String] {
         guard case .object(let map) = value else {
             throw EventRejection(.invalidJSON, "field \"\(field)\" must be an object of strings")
         }
@@ -72,7 +72,7 @@ public enum JSONEventDecoder {
         return result
     }
 
-    private static func int64(_ value: JSONValue, _ field: String) throws(EventRejection) -> Int64 {
+    static func int64(_ value: JSONValue, _ field: String) throws(EventRejection) -> Int64 {
         switch value {
         case .integer(let integer):
             return integer
@@ -91,7 +91,7 @@ public enum JSONEventDecoder {
         }
     }
 
-    private static func double(_ value: JSONValue, _ field: String) throws(EventRejection) -> Double {
+    static func double(_ value: JSONValue, _ field: String) throws(EventRejection) -> Double {
         switch value {
         case .integer(let integer):
             return Double(integer)
@@ -133,7 +133,7 @@ public enum JSONEventDecoder {
         }
     }
 
-    private static func describe(_ error: any Error) -> String {
+    static func describe(_ error: any Error) -> String {
         let text: String
         switch error as? DecodingError {
         case .dataCorrupted(let context): text = context.debugDescription

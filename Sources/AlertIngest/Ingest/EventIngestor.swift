@@ -21,6 +21,8 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
     /// Republishes a rejected event (durable mode): subject, payload, reason, detail.
     public typealias DeadLetter = @Sendable (_ subject: String, _ payload: [UInt8], _ rejection: EventRejection) -> Void
     private let deadLetter: DeadLetter?
+    /// Event-stream rules that read events (event_count, absence); nil when none.
+    private let rules: RuleEvaluator?
 
     public init(
         store: AlertStore,
@@ -29,9 +31,11 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
         limits: EventLimits = .default,
         clock: any WallClock = SystemWallClock(),
         logger: Logger,
-        deadLetter: DeadLetter? = nil
+        deadLetter: DeadLetter? = nil,
+        rules: RuleEvaluator? = nil
     ) {
         self.deadLetter = deadLetter
+        self.rules = rules
         self.store = store
         self.transitions = transitions
         self.counters = counters
@@ -73,6 +77,11 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
             try event.validate(limits)
             counters.decoded.add(1, ordering: .relaxed)
             apply(event, acknowledgement: acknowledgement)
+            if let rules {
+                // A rule alert derived from events carries no acknowledgement:
+                // the event's own is handled by `apply`.
+                for transition in rules.observe(event, at: clock.now()) { transitions.append(transition) }
+            }
         } catch {
             counters.reject(error.reason)
             rejectionLog.record(error, subject: subject)

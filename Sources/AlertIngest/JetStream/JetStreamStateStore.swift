@@ -4,9 +4,10 @@ import Foundation
 public import Logging
 import Synchronization
 
-/// The `StateStore` of durable mode: alerts, silences and the notification
-/// log in three JetStream key-value buckets (`<prefix>_alerts`,
-/// `<prefix>_silences`, `<prefix>_nflog`), shared by every replica.
+/// The `StateStore` of durable mode: alerts, silences, the notification
+/// log and the event-stream rules' series in four JetStream key-value
+/// buckets (`<prefix>_alerts`, `<prefix>_silences`, `<prefix>_nflog`,
+/// `<prefix>_rules`), shared by every replica.
 ///
 /// Writes carry the revision last seen for the key, so a concurrent writer
 /// is detected: the conflict is logged, the key re-read, and the write
@@ -26,6 +27,7 @@ public final class JetStreamStateStore: StateStore {
     private let alerts: KeyValueBucket
     private let silences: KeyValueBucket
     private let notificationLog: KeyValueBucket
+    private let ruleSeries: KeyValueBucket
     private let revisions = Mutex<[String: UInt64]>([:])
     private let logger: Logger
 
@@ -33,6 +35,7 @@ public final class JetStreamStateStore: StateStore {
         alerts = try KeyValueBucket(jetStream: jetStream, name: settings.bucketPrefix + "_alerts", settings: settings.bucket)
         silences = try KeyValueBucket(jetStream: jetStream, name: settings.bucketPrefix + "_silences", settings: settings.bucket)
         notificationLog = try KeyValueBucket(jetStream: jetStream, name: settings.bucketPrefix + "_nflog", settings: settings.bucket)
+        ruleSeries = try KeyValueBucket(jetStream: jetStream, name: settings.bucketPrefix + "_rules", settings: settings.bucket)
         self.logger = logger
     }
 
@@ -52,6 +55,10 @@ public final class JetStreamStateStore: StateStore {
             for (key, value, revision) in try self.notificationLog.entries() {
                 state.notificationLog.append(try decoder.decode(NotificationLogEntry.self, from: Data(value)))
                 seen[self.notificationLog.name + "/" + key] = revision
+            }
+            for (key, value, revision) in try self.ruleSeries.entries() {
+                state.ruleSeries.append(try decoder.decode(RuleSeries.self, from: Data(value)))
+                seen[self.ruleSeries.name + "/" + key] = revision
             }
             self.revisions.withLock { $0.merge(seen) { $1 } }
             return state
@@ -75,6 +82,10 @@ public final class JetStreamStateStore: StateStore {
                     try self.write(self.notificationLog, Self.logKey(entry.receiver, entry.groupKey), try encoder.encode(entry))
                 case .notificationLogRemoved(let receiver, let groupKey):
                     try self.remove(self.notificationLog, Self.logKey(receiver, groupKey))
+                case .ruleSeriesUpserted(let series):
+                    try self.write(self.ruleSeries, Self.safeKey(series.key), try encoder.encode(series))
+                case .ruleSeriesRemoved(let key):
+                    try self.remove(self.ruleSeries, Self.safeKey(key))
                 }
             }
         }
@@ -106,7 +117,12 @@ public final class JetStreamStateStore: StateStore {
 
     /// Key-value keys allow `[-/_=.a-zA-Z0-9]`: base64url of receiver NUL group key.
     static func logKey(_ receiver: String, _ groupKey: String) -> String {
-        Data((receiver + "\u{0}" + groupKey).utf8).base64EncodedString()
+        safeKey(receiver + "\u{0}" + groupKey)
+    }
+
+    /// base64url of any key, which KV keys accept.
+    static func safeKey(_ key: String) -> String {
+        Data(key.utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
     }
 }

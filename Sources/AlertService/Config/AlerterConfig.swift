@@ -6,13 +6,17 @@ public import Logging
 /// The whole configuration file, validated. Top-level keys follow
 /// Alertmanager's format (`global`, `route`, `receivers`, `inhibit_rules`,
 /// `time_intervals`, `templates`) plus nats-alerter's own (`nats`, `state`,
-/// `server`, `rules`, `log`). See README "Configuration".
+/// `server`, `rules`, `rule_files`, `log`). See README "Configuration".
 public struct AlerterConfig: Sendable {
     public var nats: NATSSection
     public var state: StateSection
     public var log: LogSection
     /// `server:` — the HTTP API and /metrics.
     public var server = ServerSection()
+    /// Event-stream rules: `rules:` plus the files of `rule_files:`.
+    public var rules: [EventRule] = []
+    /// Rule alerts are resolved by their rules, not by `resolve_timeout`.
+    public static let ruleAlertResolveTimeout: Duration = .seconds(10 * 365 * 86400)
     /// Routing, receivers' policies, inhibition, time intervals, timeouts.
     public var engine: EngineConfiguration
     /// The receivers' integrations, by receiver name.

@@ -9,7 +9,7 @@ import Yams
 /// YAML path; nothing half-valid is ever returned.
 public enum ConfigLoader {
     static let topLevelKeys: Set<String> = [
-        "nats", "state", "server", "rules", "log",
+        "nats", "state", "server", "rules", "rule_files", "log",
         "global", "route", "receivers", "inhibit_rules", "time_intervals", "mute_time_intervals", "templates",
     ]
     static let natsKeys: Set<String> = [
@@ -47,6 +47,7 @@ public enum ConfigLoader {
         let section = { (name: String) in sections.first { $0.0 == name }?.1 }
         var engine = AlerterConfig.defaultEngine
         var defaults = GlobalNotifyDefaults()
+        var locatedRules: [RuleConfigReader.Located] = []
         for (key, node) in sections {
             switch key {
             case "nats":
@@ -69,6 +70,10 @@ public enum ConfigLoader {
                 } catch {
                     reader.fail("templates", "\(error)", node)
                 }
+            case "rules":
+                locatedRules += RuleConfigReader.readRules(node, prefix: "", &reader)
+            case "rule_files":
+                locatedRules += RuleConfigReader.readRuleFiles(node, baseDirectory: baseDirectory, &reader)
             case "route", "receivers", "inhibit_rules", "time_intervals", "mute_time_intervals":
                 break  // read below, in dependency order
             default:
@@ -106,6 +111,13 @@ public enum ConfigLoader {
         }
         engine.timeIntervals = Dictionary(intervals.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
         RoutingConfigReader.validateReferences(engine, routeNode: routeNode, &reader)
+        RuleConfigReader.validate(locatedRules, eventSubjects: config.nats.subjects, &reader)
+        config.rules = locatedRules.map(\.rule)
+        // Rules resolve their own alerts; the resolve timeout would end an
+        // absence alert (which gets no samples while it lasts) after 5 minutes.
+        for rule in config.rules where engine.resolveTimeoutByAlertType[rule.name] == nil {
+            engine.resolveTimeoutByAlertType[rule.name] = AlerterConfig.ruleAlertResolveTimeout
+        }
         config.engine = engine
         guard reader.issues.isEmpty else { throw ConfigError(file: file, issues: reader.issues) }
         return config

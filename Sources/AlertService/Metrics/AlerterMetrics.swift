@@ -70,6 +70,9 @@ public final class AlerterMetrics: Sendable {
         static let cpu = "CPU time the process used, in seconds."
         static let memory = "Resident memory of the process, in bytes."
         static let start = "When the process started, in seconds since the epoch."
+        static let ruleSeries = "Series an event-stream rule keeps (one per group_by value set), by rule."
+        static let ruleSamples = "Metric samples evaluated by the event-stream rules."
+        static let ruleSeriesRefused = "New rule series refused because a rule reached its series limit."
     }
 
     // MARK: Refresh
@@ -164,6 +167,14 @@ public final class AlerterMetrics: Sendable {
                 registry.makeValueHistogram(descriptor: Self.descriptor("nats_alerter_notification_latency_seconds", Help.latency),
                                             labels: [("integration", integration)], buckets: DeliveryStatistics.latencyBuckets).record(seconds)
             }
+        }
+        // Event-stream rules.
+        if !runtime.rules.isEmpty {
+            for (rule, count) in runtime.rules.seriesCounts() {
+                gauge("nats_alerter_rule_series", [("rule", rule)], Help.ruleSeries, Double(count))
+            }
+            counter("nats_alerter_rule_samples_evaluated_total", [], Help.ruleSamples, to: runtime.rules.samplesEvaluated.load(ordering: .relaxed))
+            counter("nats_alerter_rule_series_refused_total", [], Help.ruleSeriesRefused, to: runtime.rules.seriesRefused.load(ordering: .relaxed))
         }
         for (reason, count) in runtime.deadLetteredEvents {
             counter("nats_alerter_events_dead_lettered_total", [("reason", reason)], Help.eventsDeadLettered, to: count)
