@@ -25,4 +25,5 @@ for binary in nats-alerter nats-alerter-bench; do
     [[ -x "$bin/$binary" ]] || { echo "bench: $bin/$binary was not built" >&2; exit 1; }
 done
 
-exec "$bin/nats-alerter-bench" run --binary "$bin/nats-alerter" --out "$root/bench-results.json" "$@"
+exec "$bin/nats-alerter-bench" run --binary "$bin/nats-alerter" --rules-config "$root/config/alerter.yaml" \
+    --out "$root/bench-results.json" "$@"

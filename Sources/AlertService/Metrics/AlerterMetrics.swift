@@ -16,6 +16,36 @@ public final class AlerterMetrics: Sendable {
     private let exported = Mutex<[String: Int64]>([:])
     private let exportedSeconds = Mutex<[String: Double]>([:])
     private let knownAlertTypes = Mutex<Set<String>>([])
+
+    /// The per-alert part of a scrape (see `refresh`).
+    struct AlertScan: Sendable {
+        var at: Date
+        var byNameAndSeverity: [String: [String: Int]] = [:]
+        var firingTypes = Set<String>()
+        var silenced = 0
+        var inhibited = 0
+    }
+    private let lastAlertScan = Mutex<AlertScan?>(nil)
+    static let fullScanLimit = 10_000
+    static let scanInterval: Double = 10
+
+    private func alertScan(now: Date) async -> AlertScan {
+        if runtime.store.activeCount > Self.fullScanLimit, let last = lastAlertScan.withLock({ $0 }), now.timeIntervalSince(last.at) < Self.scanInterval {
+            return last
+        }
+        let active = runtime.store.activeAlerts()
+        var scan = AlertScan(at: now)
+        for alert in active {
+            let name = alert.labels["alertname"] ?? ""
+            scan.byNameAndSeverity[name, default: [:]][alert.labels["severity"] ?? "", default: 0] += 1
+            scan.firingTypes.insert(name)
+        }
+        let status = await runtime.engine.status(of: active, at: now)
+        scan.silenced = status.values.filter { !$0.silencedBy.isEmpty }.count
+        scan.inhibited = status.values.filter { !$0.inhibitedBy.isEmpty }.count
+        lastAlertScan.withLock { $0 = scan }
+        return scan
+    }
     static let version = "0.4.0"
     static let processingBuckets: [Double] = [0.000_001, 0.000_002, 0.000_005, 0.000_01, 0.000_02, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.01]
 
@@ -120,20 +150,17 @@ public final class AlerterMetrics: Sendable {
                                                          labels: labels, buckets: Self.processingBuckets)
             for sample in counters.drainProcessingSamples() { processing.record(sample) }
         }
-        // Alerts.
-        let active = runtime.store.activeAlerts()
-        var byNameAndSeverity: [String: [String: Int]] = [:]
-        var firingTypes = Set<String>()
-        for alert in active {
-            let name = alert.labels["alertname"] ?? ""
-            byNameAndSeverity[name, default: [:]][alert.labels["severity"] ?? "", default: 0] += 1
-            firingTypes.insert(name)
-        }
+        // Alerts. A pass over every active alert (and its silence and
+        // inhibition marks) costs seconds at a million alerts, so above
+        // `fullScanLimit` it runs at most every `scanInterval` and scrapes in
+        // between reuse its result.
+        let scan = await alertScan(now: now)
+        let firingTypes = scan.firingTypes
         let previousTypes = knownAlertTypes.withLock { known in
             defer { known.formUnion(firingTypes); known.formUnion(runtime.alertsTriggeredByType.keys) }
             return known
         }
-        for (name, bySeverity) in byNameAndSeverity {
+        for (name, bySeverity) in scan.byNameAndSeverity {
             for (severity, count) in bySeverity {
                 gauge("nats_alerter_alerts_active", [("alertname", name), ("severity", severity)], Help.activeAlerts, Double(count))
             }
@@ -144,9 +171,8 @@ public final class AlerterMetrics: Sendable {
         for (type, count) in runtime.alertsTriggeredByType {
             counter("alerts_triggered_total", [("alert_type", type)], Help.triggered, to: count)
         }
-        let status = await runtime.engine.status(of: active, at: now)
-        gauge("nats_alerter_alerts_suppressed", [("reason", "silenced")], Help.suppressed, Double(status.values.filter { !$0.silencedBy.isEmpty }.count))
-        gauge("nats_alerter_alerts_suppressed", [("reason", "inhibited")], Help.suppressed, Double(status.values.filter { !$0.inhibitedBy.isEmpty }.count))
+        gauge("nats_alerter_alerts_suppressed", [("reason", "silenced")], Help.suppressed, Double(scan.silenced))
+        gauge("nats_alerter_alerts_suppressed", [("reason", "inhibited")], Help.suppressed, Double(scan.inhibited))
         for (state, count) in runtime.silencer.count(at: now) {
             gauge("nats_alerter_silences", [("state", state.rawValue)], Help.silences, Double(count))
         }
