@@ -303,7 +303,7 @@ final class BenchRun {
         ], directory: directory)
         defer { alertmanager.stop() }
         try waitFor("alertmanager", timeout: 20) { isListening(port) }
-        let count = quick ? 5_000 : 20_000
+        let count = quick ? 20_000 : 200_000
         let result = try await AlertmanagerLoad(url: "http://127.0.0.1:\(port)/api/v2/alerts").run(count: count, batch: 64, concurrency: 4, maxSeconds: 60)
         record(Row(scenario: "6 peer", figure: "Prometheus Alertmanager, POST /api/v2/alerts (batches of 64, 4 in flight)", value: result.rate, unit: "alerts/s",
                    note: "\(result.sent) alerts in \(String(format: "%.1f", result.seconds)) s"))
