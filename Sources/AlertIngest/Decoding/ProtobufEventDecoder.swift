@@ -75,14 +75,8 @@ public enum ProtobufEventDecoder {
         return event
     }
 
-    /// A protobuf `string` field, which must be valid UTF-8.
     @inline(__always)
     private static func string(_ pointer: UnsafeMutablePointer<CChar>?, _ field: @autoclosure () -> String) throws(EventRejection) -> String {
-        guard let pointer else { return "" }
-        if pointer.pointee == 0 { return "" }
-        guard let value = String(validatingCString: pointer) else {
-            throw EventRejection(.invalidUTF8, "\(field()) is not valid UTF-8")
-        }
-        return value
+        try ProtobufString.read(pointer, field())
     }
 }

@@ -39,11 +39,7 @@ public enum ProtobufSampleDecoder {
 
     @inline(__always)
     private static func string(_ pointer: UnsafeMutablePointer<CChar>?, _ field: @autoclosure () -> String) throws(EventRejection) -> String {
-        guard let pointer, pointer.pointee != 0 else { return "" }
-        guard let value = String(validatingCString: pointer) else {
-            throw EventRejection(.invalidUTF8, "\(field()) is not valid UTF-8")
-        }
-        return value
+        try ProtobufString.read(pointer, field())
     }
 }
 
