@@ -146,6 +146,45 @@ struct ServiceFaceTests {
         #expect(String(decoding: metrics, as: UTF8.self).contains("nats_alerter_config_last_reload_successful 1"))
     }
 
+    /// CPU time (user + system) the process has used, in clock ticks.
+    static func cpuTicks(_ pid: Int32) -> Int {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        // Fields after "(comm)": state is field 3, utime 14, stime 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+    }
+
+    @Test("an idle service waiting on a group flush does not spin (a cancelled timer once kept the engine loop busy)")
+    func idleWhileWaiting() async throws {
+        let directory = try makeTemporaryDirectory("idle")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let nats = try await NATSServer.start(in: directory)
+        defer { nats.kill() }
+        let port = freeLoopbackPort()
+        let config = Self.config(nats: nats.url, httpPort: port).replacingOccurrences(of: "group_wait: 0s", with: "group_wait: 10m")
+        let alerter = try AlerterProcess(config: config, directory: directory, arguments: ["--log-level", "notice"])
+        defer { alerter.process.kill() }
+        let ready = await waitUntilAsync(timeout: .seconds(15)) {
+            guard let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/-/ready")!) else { return false }
+            return (response as? HTTPURLResponse)?.statusCode == 200
+        }
+        #expect(ready)
+        // Alerts whose groups wait 10 minutes to flush: the engine has a deadline, and nothing to do until then.
+        for index in 0..<200 {
+            try rawPublish(url: nats.url, subject: "system.disk",
+                           payload: ProtobufEventEncoder.encode(AlertEvent(alertType: "disk_full", source: "n\(index)")), times: 1)
+        }
+        #expect(await waitUntil(timeout: .seconds(10)) { alerter.process.jsonLines.filter { $0["event"] as? String == "alert_firing" }.count == 200 })
+        try await Task.sleep(for: .seconds(1))
+        let before = Self.cpuTicks(alerter.process.pid)
+        try await Task.sleep(for: .seconds(3))
+        let used = Self.cpuTicks(alerter.process.pid) - before
+        // 3 s of wall time; a spinning loop used 4 s of CPU (two cores), an idle service about none.
+        #expect(used < 60, "an idle nats-alerter used \(used) ticks of CPU in 3 s")
+        await alerter.process.stop()
+    }
+
     @Test("SIGTERM during a burst: every event received is fully processed before exit")
     func sigtermDuringBurst() async throws {
         let directory = try makeTemporaryDirectory("sigterm")
