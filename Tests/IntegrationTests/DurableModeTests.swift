@@ -112,10 +112,7 @@ struct DurableModeTests {
         let alerter = try AlerterProcess(config: Self.config(nats: nats.url, httpPort: port, deadLetter: true), directory: directory,
                                          arguments: ["--log-level", "notice"])
         defer { alerter.process.kill() }
-        let ready = await waitUntilAsync(timeout: .seconds(15)) {
-            guard let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/-/ready")!) else { return false }
-            return (response as? HTTPURLResponse)?.statusCode == 200
-        }
+        let ready = await alerter.waitUntilReady(timeout: .seconds(15))
         #expect(ready)
 
         // Count what reaches the dead-letter subject, with its reason header.

@@ -68,10 +68,7 @@ struct PublisherExampleTests {
         let port = freeLoopbackPort()
         let alerter = try AlerterProcess(config: Self.config(nats: nats.url, httpPort: port), directory: directory)
         defer { alerter.process.kill() }
-        let ready = await waitUntilAsync(timeout: .seconds(20)) {
-            guard let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/-/ready")!) else { return false }
-            return (response as? HTTPURLResponse)?.statusCode == 200
-        }
+        let ready = await alerter.waitUntilReady(timeout: .seconds(20))
         #expect(ready, "nats-alerter not ready:\n\(alerter.process.output.suffix(2000))")
 
         // A plain subscriber sees exactly what the example put on the wire.

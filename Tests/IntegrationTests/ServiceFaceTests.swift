@@ -165,10 +165,7 @@ struct ServiceFaceTests {
         let config = Self.config(nats: nats.url, httpPort: port).replacingOccurrences(of: "group_wait: 0s", with: "group_wait: 10m")
         let alerter = try AlerterProcess(config: config, directory: directory, arguments: ["--log-level", "notice"])
         defer { alerter.process.kill() }
-        let ready = await waitUntilAsync(timeout: .seconds(15)) {
-            guard let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/-/ready")!) else { return false }
-            return (response as? HTTPURLResponse)?.statusCode == 200
-        }
+        let ready = await alerter.waitUntilReady(timeout: .seconds(15))
         #expect(ready)
         // Alerts whose groups wait 10 minutes to flush: the engine has a deadline, and nothing to do until then.
         for index in 0..<200 {
@@ -194,10 +191,7 @@ struct ServiceFaceTests {
         let port = freeLoopbackPort()
         let alerter = try AlerterProcess(config: Self.config(nats: nats.url, httpPort: port), directory: directory, arguments: ["--log-level", "notice"])
         defer { alerter.process.kill() }
-        let ready = await waitUntilAsync(timeout: .seconds(15)) {
-            guard let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/-/ready")!) else { return false }
-            return (response as? HTTPURLResponse)?.statusCode == 200
-        }
+        let ready = await alerter.waitUntilReady(timeout: .seconds(15))
         #expect(ready)
         let url = nats.url
         let publisher = Task.detached {

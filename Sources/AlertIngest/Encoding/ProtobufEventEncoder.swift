@@ -8,13 +8,9 @@ import Foundation
 /// message borrows strdup'ed copies that are freed before returning.
 public enum ProtobufEventEncoder {
     public static func encode(_ event: AlertEvent) -> [UInt8] {
-        var owned: [UnsafeMutablePointer<CChar>] = []
-        defer { owned.forEach { free($0) } }
-        func c(_ string: String) -> UnsafeMutablePointer<CChar> {
-            let pointer = strdup(string)!
-            owned.append(pointer)
-            return pointer
-        }
+        var arena = CStringArena()
+        defer { arena.free() }
+        func c(_ string: String) -> UnsafeMutablePointer<CChar> { arena.copy(string) }
 
         var m = Alerting__V1__AlertEvent()
         alerting__v1__alert_event__init(&m)

@@ -7,13 +7,9 @@ import Foundation
 /// `nats-alerter send-sample`, the tests and the rules benchmark publish.
 public enum ProtobufSampleEncoder {
     public static func encode(_ sample: MetricSample) -> [UInt8] {
-        var owned: [UnsafeMutablePointer<CChar>] = []
-        defer { owned.forEach { free($0) } }
-        func c(_ string: String) -> UnsafeMutablePointer<CChar> {
-            let pointer = strdup(string)!
-            owned.append(pointer)
-            return pointer
-        }
+        var arena = CStringArena()
+        defer { arena.free() }
+        func c(_ string: String) -> UnsafeMutablePointer<CChar> { arena.copy(string) }
         var m = Alerting__V1__MetricSample()
         alerting__v1__metric_sample__init(&m)
         m.name = c(sample.name)

@@ -1,5 +1,8 @@
 import AlertTestSupport
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// A real nats-server (Debian's) on a free loopback port, with JetStream and
 /// a data directory of its own. Can be stopped and started again on the same
@@ -121,6 +124,15 @@ final class AlerterProcess: Sendable {
             name: "nats-alerter", executable: Self.binary,
             arguments: ["run", "--config", configFile.path] + arguments, directory: directory
         )
+    }
+
+    /// Polls `/-/ready` until it answers 200; false after `timeout`.
+    func waitUntilReady(timeout: Duration = .seconds(15)) async -> Bool {
+        let url = URL(string: "http://127.0.0.1:\(httpPort)/-/ready")!
+        return await waitUntilAsync(timeout: timeout) {
+            guard let (_, response) = try? await URLSession.shared.data(from: url) else { return false }
+            return (response as? HTTPURLResponse)?.statusCode == 200
+        }
     }
 
     /// Runs a nats-alerter subcommand to completion; returns its status and output.
