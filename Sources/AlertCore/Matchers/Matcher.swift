@@ -1,8 +1,11 @@
 /// One label matcher, as Alertmanager writes it: `name="value"`,
 /// `name!="value"`, `name=~"regex"`, `name!~"regex"`.
 ///
-/// Regular expressions are anchored at both ends (`^(?:re)$`), as in
-/// Alertmanager. A label that is absent matches as the empty string, so
+/// Regular expressions are anchored at both ends (`^(?:re)$`) and run on
+/// RE2 (Go's syntax, linear-time matching), as in Alertmanager. `=` and `!=`
+/// compare the UTF-8 bytes, as Go compares strings: "é" precomposed and
+/// "e" + combining accent are different values, though Swift's `==` calls
+/// them equal. A label that is absent matches as the empty string, so
 /// `team=""` matches alerts without a `team` label and `team!=""` requires one.
 public struct Matcher: Sendable, Hashable, CustomStringConvertible, Codable {
     public enum MatchType: String, Sendable, Hashable, CaseIterable {
@@ -35,8 +38,8 @@ public struct Matcher: Sendable, Hashable, CustomStringConvertible, Codable {
     /// Whether the value (empty when the label is absent) satisfies the matcher.
     public func matches(_ labelValue: String) -> Bool {
         switch type {
-        case .equal: labelValue == value
-        case .notEqual: labelValue != value
+        case .equal: labelValue.utf8.elementsEqual(value.utf8)
+        case .notEqual: !labelValue.utf8.elementsEqual(value.utf8)
         case .regexMatch: regex!.matches(labelValue)
         case .regexNoMatch: !regex!.matches(labelValue)
         }
@@ -88,7 +91,7 @@ public struct Matcher: Sendable, Hashable, CustomStringConvertible, Codable {
     }
 
     public static func == (lhs: Matcher, rhs: Matcher) -> Bool {
-        lhs.name == rhs.name && lhs.type == rhs.type && lhs.value == rhs.value
+        lhs.name.utf8.elementsEqual(rhs.name.utf8) && lhs.type == rhs.type && lhs.value.utf8.elementsEqual(rhs.value.utf8)
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -104,21 +107,21 @@ public struct MatcherError: Error, Sendable, Equatable, CustomStringConvertible 
     public init(_ description: String) { self.description = description }
 }
 
-/// A regular expression anchored at both ends, compiled once.
-struct AnchoredRegex: @unchecked Sendable {
-    // Regex is immutable after construction and safe to share for matching.
-    private let regex: Regex<AnyRegexOutput>
+/// A regular expression anchored at both ends, compiled once by RE2 from
+/// `^(?:pattern)$`, the string Alertmanager gives Go's `regexp.Compile`.
+struct AnchoredRegex: Sendable {
+    private let regex: RE2Regex
 
     init(_ pattern: String) throws(MatcherError) {
         do {
-            regex = try Regex("^(?:" + pattern + ")$")
+            regex = try RE2Regex("^(?:" + pattern + ")$")
         } catch {
             throw MatcherError("invalid regular expression \(Matcher.quote(pattern)): \(error)")
         }
     }
 
     func matches(_ value: String) -> Bool {
-        (try? regex.wholeMatch(in: value)) != nil
+        regex.fullMatch(value)
     }
 }
 

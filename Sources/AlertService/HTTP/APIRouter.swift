@@ -153,9 +153,10 @@ struct AlertQuery {
     var inhibited: Bool
     var receiver: ReceiverPattern?
 
+    /// An anchored regex on RE2, as every matcher (linear time: the pattern comes from the caller).
     struct ReceiverPattern {
-        let regex: Regex<AnyRegexOutput>
-        func matches(_ name: String) -> Bool { (try? regex.wholeMatch(in: name)) != nil }
+        let matcher: Matcher
+        func matches(_ name: String) -> Bool { matcher.matches(name) }
     }
 
     init(_ request: Request) throws {
@@ -174,8 +175,8 @@ struct AlertQuery {
         inhibited = try flag("inhibited")
         _ = try flag("unprocessed")
         if let text = parameters.get("receiver") {
-            do { receiver = ReceiverPattern(regex: try Regex("^(?:" + text + ")$")) } catch {
-                throw APIError(.badRequest, "receiver: \"\(text)\" is not a valid regular expression")
+            do { receiver = ReceiverPattern(matcher: try Matcher(name: "receiver", type: .regexMatch, value: text)) } catch {
+                throw APIError(.badRequest, "receiver: \(error)")
             }
         }
     }

@@ -1,0 +1,122 @@
+import AlertCore
+import AlertService
+import AlertTestSupport
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// Parity with Alertmanager checked against Alertmanager's own tools:
+/// amtool's regex acceptance, and a catastrophic regex against the running binary.
+@Suite("Alertmanager parity: amtool, Alertmanager's example files, RE2 in the service", .serialized)
+struct AlertmanagerParityTests {
+    /// Runs amtool (Debian's prometheus-alertmanager) to completion.
+    static func amtool(_ arguments: [String], directory: URL) async throws -> (status: Int32, output: String) {
+        let child = try ChildProcess(name: "amtool", executable: "/usr/bin/amtool", arguments: arguments, directory: directory)
+        let status = try await child.waitForExit(timeout: .seconds(30))
+        return (status, child.output)
+    }
+
+    static let patterns = [
+        // Accepted by Go's regexp.
+        "db|web", "(?i)DB", "\\d{2,3}", "\\pL+", "\\p{Greek}", "[[:alpha:]]+", "(?P<name>x)", "\\Qa.b\\E", "\\x{1F600}",
+        "(?U)a+", "a)|(b", "\\12", "(?s).", "\\babc\\b", "[^\\x00-\\x{10FFFF}]", "a{,3}", "(a+)+b",
+        // Refused by Go's regexp.
+        "(?=a)b", "(?!a)", "(?<=a)b", "(?<n>x)", "(a)\\1", "a\\C", "\\Z", "\\8", "(a", "[a", ")", "a**", "*a",
+        "a{1001}", "\\pX", "[[:foo:]]", "x{2}{3}",
+    ]
+
+    @Test("RE2 accepts exactly the patterns amtool check-config accepts, and refuses the rest with Go's message")
+    func regexAcceptanceAgreesWithAmtool() async throws {
+        let directory = try makeTemporaryDirectory("amtool-regex")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var accepted = 0, refused = 0
+        for (index, pattern) in Self.patterns.enumerated() {
+            // The matcher in YAML single quotes; inside it, Alertmanager's quoted value.
+            let matcher = "x=~" + GoStyleQuote.quote(pattern)
+            let yaml = """
+                route:
+                  receiver: r
+                  routes:
+                    - receiver: r
+                      matchers: ['\(matcher.replacingOccurrences(of: "'", with: "''"))']
+                receivers:
+                  - name: r
+                """
+            let file = directory.appendingPathComponent("am-\(index).yml")
+            try yaml.write(to: file, atomically: true, encoding: .utf8)
+            let result = try await Self.amtool(["check-config", file.path], directory: directory)
+            let ours = Result { try Matcher(name: "x", type: .regexMatch, value: pattern) }
+            switch ours {
+            case .success:
+                accepted += 1
+                #expect(result.status == 0, "\(pattern.debugDescription): RE2 accepts it, amtool refuses: \(result.output)")
+            case .failure(let error):
+                refused += 1
+                #expect(result.status != 0, "\(pattern.debugDescription): amtool accepts it, RE2 refuses: \(error)")
+                // amtool prints Go's "error parsing regexp: …: `fragment`"; ours carries the same text.
+                let goMessage = result.output.split(separator: "\n").first { $0.contains("error parsing regexp") }
+                    .flatMap { line in line.range(of: "error parsing regexp").map { String(line[$0.lowerBound...]) } }
+                #expect(goMessage.map { "\(error)".contains($0) } == true, "\(pattern.debugDescription): amtool \(goMessage ?? "-"), ours \(error)")
+            }
+        }
+        #expect(accepted >= 15 && refused >= 15)
+    }
+
+    @Test("a silence victim=~\"(a+)+b\" and an alert with 40 a's do not stall the service: the next alert is notified within a second")
+    func catastrophicRegexDoesNotStall() async throws {
+        let directory = try makeTemporaryDirectory("re2-e2e")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let nats = try await NATSServer.start(in: directory)
+        defer { nats.kill() }
+        let alerter = try AlerterProcess(config: """
+            nats:
+              servers: ["\(nats.url)"]
+              subjects: ["system.error.>"]
+            state: {backend: memory}
+            log: {level: info, format: json}
+            route:
+              receiver: oncall
+              group_by: [alertname]
+              group_wait: 0s
+              group_interval: 1s
+            receivers: [{name: oncall}]
+            """, directory: directory)
+        defer { alerter.process.kill() }
+        try await alerter.process.waitForOutput(containing: "subscribed; waiting for events")
+
+        let now = Date()
+        let formatter = ISO8601DateFormatter()
+        let silence = #"{"matchers":[{"name":"victim","value":"(a+)+b","isRegex":true,"isEqual":true}],"startsAt":"\#(formatter.string(from: now))","endsAt":"\#(formatter.string(from: now + 3600))","createdBy":"someone","comment":"catastrophic"}"#
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(alerter.httpPort)/api/v2/silences")!)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(silence.utf8)
+        let (_, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+
+        func send(_ arguments: [String]) async throws {
+            let result = try await AlerterProcess.run(["send", "--server", nats.url, "--subject", "system.error.critical"] + arguments, directory: directory)
+            #expect(result.status == 0, "\(result.output)")
+        }
+        try await send(["--alertname", "victim_alert", "--label", "victim=" + String(repeating: "a", count: 40)])
+        try await send(["--alertname", "next_alert"])
+        let published = ContinuousClock.now
+        // Two lines name it: the alert_firing line and the notification.
+        try await alerter.process.waitForOutput(containing: "next_alert", count: 2, timeout: .seconds(10))
+        #expect(ContinuousClock.now - published < .seconds(1))
+        let notified = alerter.process.jsonLines.filter { $0["event"] as? String == "notification" }
+        #expect(notified.contains { ($0["group_labels"] as? [String: String])?["alertname"] == "next_alert" })
+        // The silence does not match 40 a's without a b: the victim alert is notified too.
+        #expect(notified.contains { ($0["group_labels"] as? [String: String])?["alertname"] == "victim_alert" })
+    }
+}
+
+/// Alertmanager's quoting of a matcher value: `\`, `"` and newline escaped.
+enum GoStyleQuote {
+    static func quote(_ value: String) -> String {
+        "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n") + "\""
+    }
+}
