@@ -4,7 +4,26 @@ public import struct Foundation.Date
 /// Not thread-safe: owned by the engine.
 public struct Dispatcher: Sendable {
     public private(set) var root: Route
-    var groups: [String: AggregationGroup] = [:]
+    /// Keyed by the group key's bytes: two keys that differ only in Unicode
+    /// normalization are two groups, as in Alertmanager (Go map of strings).
+    var groups: [GroupKeyBytes: AggregationGroup] = [:]
+
+    /// A group key hashed and compared as UTF-8 bytes, not by Swift's
+    /// canonical equivalence.
+    struct GroupKeyBytes: Hashable, Sendable {
+        let text: String
+        init(_ text: String) { self.text = text }
+        static func == (lhs: Self, rhs: Self) -> Bool { lhs.text.utf8.elementsEqual(rhs.text.utf8) }
+        func hash(into hasher: inout Hasher) {
+            var text = text
+            text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        }
+    }
+
+    subscript(groupKey key: String) -> AggregationGroup? {
+        get { groups[GroupKeyBytes(key)] }
+        set { groups[GroupKeyBytes(key)] = newValue }
+    }
 
     public init(root: Route) {
         self.root = root
@@ -14,7 +33,7 @@ public struct Dispatcher: Sendable {
     mutating func insert(_ alert: Alert, now: Date) {
         for route in root.match(alert.labels) {
             let labels = route.groupLabels(for: alert.labels)
-            let key = AggregationGroup.key(route: route, labels: labels)
+            let key = GroupKeyBytes(AggregationGroup.key(route: route, labels: labels))
             if groups[key] == nil {
                 groups[key] = AggregationGroup(route: route, labels: labels, createdAt: now)
             }
@@ -26,8 +45,9 @@ public struct Dispatcher: Sendable {
     func nextDue(by now: Date) -> (key: String, at: Date)? {
         var best: (key: String, at: Date)?
         for (key, group) in groups where group.nextFlush <= now {
-            if best == nil || group.nextFlush < best!.at || (group.nextFlush == best!.at && key < best!.key) {
-                best = (key, group.nextFlush)
+            if best == nil || group.nextFlush < best!.at
+                || (group.nextFlush == best!.at && key.text.utf8.lexicographicallyPrecedes(best!.key.utf8)) {
+                best = (key.text, group.nextFlush)
             }
         }
         return best
@@ -39,7 +59,7 @@ public struct Dispatcher: Sendable {
     }
 
     public var allGroups: [AggregationGroup] {
-        groups.values.sorted { $0.key < $1.key }
+        groups.values.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
     }
 
     /// Swaps in a new routing tree: every alert is routed again; a group

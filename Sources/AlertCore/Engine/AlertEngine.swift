@@ -140,12 +140,12 @@ public final class AlertEngine {
     // MARK: The pipeline
 
     private func flush(groupKey: String, at now: Date) -> [Notification] {
-        guard var group = dispatcher.groups[groupKey] else { return [] }
+        guard var group = dispatcher[groupKey: groupKey] else { return [] }
         group.scheduleNext(after: now)
         let snapshot = group.snapshot()
         let notification = notificationFor(group: group, alerts: snapshot.map { current($0.0) }, at: now)
         group.removeNotified(snapshot)
-        dispatcher.groups[groupKey] = group.isEmpty ? nil : group
+        dispatcher[groupKey: groupKey] = group.isEmpty ? nil : group
         return notification.map { [$0] } ?? []
     }
 

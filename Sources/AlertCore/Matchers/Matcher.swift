@@ -49,9 +49,23 @@ public struct Matcher: Sendable, Hashable, CustomStringConvertible, Codable {
         matches(labels[name] ?? "")
     }
 
-    /// `name="value"` with the value quoted and escaped, as Alertmanager prints it.
+    /// `name="value"` with the value quoted and escaped, as Alertmanager
+    /// prints it (`Matcher.String()`): a name holding a character the
+    /// classic syntax reserves (space, `{}!=~,\"'` and backquote) is quoted
+    /// too, both then as Go's `%q`.
     public var description: String {
-        "\(name)\(type.rawValue)\(Self.quote(value))"
+        if name.unicodeScalars.contains(where: { $0.properties.isWhitespace || "{}!=~,\\\"'`".unicodeScalars.contains($0) }) {
+            return GoQuote.quote(name) + type.rawValue + GoQuote.quote(value)
+        }
+        return "\(name)\(type.rawValue)\(Self.quote(value))"
+    }
+
+    /// Alertmanager's matcher order (`Matchers.Less`): by name, then value
+    /// (bytes), then type (`=`, `!=`, `=~`, `!~`).
+    public static func alertmanagerOrder(_ a: Matcher, _ b: Matcher) -> Bool {
+        if !a.name.utf8.elementsEqual(b.name.utf8) { return a.name.utf8.lexicographicallyPrecedes(b.name.utf8) }
+        if !a.value.utf8.elementsEqual(b.value.utf8) { return a.value.utf8.lexicographicallyPrecedes(b.value.utf8) }
+        return MatchType.allCases.firstIndex(of: a.type)! < MatchType.allCases.firstIndex(of: b.type)!
     }
 
     static func quote(_ value: String) -> String {
@@ -146,5 +160,11 @@ public struct Matchers: Sendable, Hashable, CustomStringConvertible, Expressible
     /// `{a="b", c=~"d"}`.
     public var description: String {
         "{" + matchers.map(\.description).joined(separator: ", ") + "}"
+    }
+
+    /// Alertmanager's `Matchers.String()` of the sorted matchers:
+    /// `{a="b",c=~"d"}`, the part of a route key each route adds.
+    public var routeKeyComponent: String {
+        "{" + matchers.sorted(by: Matcher.alertmanagerOrder).map(\.description).joined(separator: ",") + "}"
     }
 }
