@@ -19,6 +19,9 @@ public struct NotifiedAlert: Sendable, Equatable, Codable {
 /// firing and newly resolved alerts. The notifiers render and deliver it.
 public struct Notification: Sendable, Equatable, Codable {
     public var receiver: String
+    /// The one integration of the receiver this is for (`webhook/0`); nil
+    /// for a receiver without integrations.
+    public var integration: String?
     /// Alertmanager's group key: `<route key>:<group labels>`.
     public var groupKey: String
     public var groupLabels: LabelSet
@@ -37,16 +40,18 @@ public struct Notification: Sendable, Equatable, Codable {
 
     /// - Parameter previous: when the receiver was last notified for this
     ///   group (the notification log entry the decision was taken against).
-    public init(receiver: String, groupKey: String, groupLabels: LabelSet, firing: [NotifiedAlert], resolved: [NotifiedAlert],
-                sendResolved: Bool, timestamp: Date, previous: Date? = nil) {
+    public init(receiver: String, integration: String? = nil, groupKey: String, groupLabels: LabelSet, firing: [NotifiedAlert],
+                resolved: [NotifiedAlert], sendResolved: Bool, timestamp: Date, previous: Date? = nil) {
         self.receiver = receiver
+        self.integration = integration
         self.groupKey = groupKey
         self.groupLabels = groupLabels
         self.firing = firing
         self.resolved = resolved
         self.sendResolved = sendResolved
         self.timestamp = timestamp
-        self.id = Self.decisionID(receiver: receiver, groupKey: groupKey, firing: firing.map(\.alert.fingerprint),
+        self.id = Self.decisionID(receiver: receiver + (integration.map { "/" + $0 } ?? ""), groupKey: groupKey,
+                                  firing: firing.map(\.alert.fingerprint),
                                   resolved: resolved.map(\.alert.fingerprint), previous: previous)
     }
 

@@ -10,6 +10,7 @@ public enum StateChange: Sendable, Equatable {
     case silenceUpserted(Silence)
     case silenceRemoved(id: String)
     case notificationLogged(NotificationLogEntry)
+    /// `receiver` is the entry's `receiverIntegration`.
     case notificationLogRemoved(receiver: String, groupKey: String)
     /// A rule series' window and state (written on its transitions and periodically).
     case ruleSeriesUpserted(RuleSeries)
@@ -61,7 +62,7 @@ public final class MemoryStateStore: StateStore {
         contents.withLock { contents in
             for alert in initial.alerts { contents.alerts[alert.fingerprint] = alert }
             for silence in initial.silences { contents.silences[silence.id] = silence }
-            for entry in initial.notificationLog { contents.log[Self.key(entry.receiver, entry.groupKey)] = entry }
+            for entry in initial.notificationLog { contents.log[Self.key(entry.receiverIntegration, entry.groupKey)] = entry }
             for series in initial.ruleSeries { contents.ruleSeries[series.key] = series }
         }
     }
@@ -71,7 +72,7 @@ public final class MemoryStateStore: StateStore {
             PersistedState(
                 alerts: contents.alerts.values.sorted { $0.fingerprint < $1.fingerprint },
                 silences: contents.silences.values.sorted { $0.id < $1.id },
-                notificationLog: contents.log.values.sorted { ($0.receiver, $0.groupKey) < ($1.receiver, $1.groupKey) },
+                notificationLog: contents.log.values.sorted { ($0.receiverIntegration, $0.groupKey) < ($1.receiverIntegration, $1.groupKey) },
                 ruleSeries: contents.ruleSeries.values.sorted { $0.key < $1.key }
             )
         }
@@ -85,7 +86,7 @@ public final class MemoryStateStore: StateStore {
                 case .alertRemoved(let fingerprint): contents.alerts[fingerprint] = nil
                 case .silenceUpserted(let silence): contents.silences[silence.id] = silence
                 case .silenceRemoved(let id): contents.silences[id] = nil
-                case .notificationLogged(let entry): contents.log[Self.key(entry.receiver, entry.groupKey)] = entry
+                case .notificationLogged(let entry): contents.log[Self.key(entry.receiverIntegration, entry.groupKey)] = entry
                 case .notificationLogRemoved(let receiver, let groupKey): contents.log[Self.key(receiver, groupKey)] = nil
                 case .ruleSeriesUpserted(let series): contents.ruleSeries[series.key] = series
                 case .ruleSeriesRemoved(let key): contents.ruleSeries[key] = nil

@@ -79,7 +79,7 @@ public final class JetStreamStateStore: StateStore {
                 case .silenceRemoved(let id):
                     try self.remove(self.silences, id)
                 case .notificationLogged(let entry):
-                    try self.write(self.notificationLog, Self.logKey(entry.receiver, entry.groupKey), try encoder.encode(entry))
+                    try self.write(self.notificationLog, Self.logKey(entry.receiverIntegration, entry.groupKey), try encoder.encode(entry))
                 case .notificationLogRemoved(let receiver, let groupKey):
                     try self.remove(self.notificationLog, Self.logKey(receiver, groupKey))
                 case .ruleSeriesUpserted(let series):

@@ -10,6 +10,8 @@ public import Logging
 public final class IntegrationWorker: Sendable {
     public let receiver: String
     public let integration: any Integration
+    /// Position among the receiver's integrations of the same kind.
+    public let index: Int
     public let capacity: Int
     private let policy: RetryPolicy
     private let statistics: DeliveryStatistics
@@ -18,10 +20,20 @@ public final class IntegrationWorker: Sendable {
     private let continuation: AsyncStream<AlertCore.Notification>.Continuation
     private var key: DeliveryStatistics.Key { .init(receiver: receiver, integration: integration.kind) }
 
-    public init(receiver: String, integration: any Integration, policy: RetryPolicy, statistics: DeliveryStatistics,
+    /// `webhook/0`: the name notifications address this integration by.
+    public var name: String { "\(integration.kind)/\(index)" }
+
+    /// Whether a notification is for this integration (one without an
+    /// integration goes to every integration of its receiver).
+    public func accepts(_ notification: AlertCore.Notification) -> Bool {
+        notification.integration.map { $0 == name } ?? true
+    }
+
+    public init(receiver: String, integration: any Integration, index: Int = 0, policy: RetryPolicy, statistics: DeliveryStatistics,
                 capacity: Int = 10_000, logger: Logger) {
         self.receiver = receiver
         self.integration = integration
+        self.index = index
         self.policy = policy
         self.statistics = statistics
         self.capacity = capacity

@@ -48,24 +48,25 @@ public final class Notifiers: Sendable {
         var workers: [String: [IntegrationWorker]] = [:]
         var forwarders: [AlertmanagerNotifier] = []
         for receiver in receivers {
-            var integrations: [any Integration] = []
-            for config in receiver.alertmanager {
+            // Each with its index among its kind (the engine's IntegrationPolicy.index).
+            var integrations: [(any Integration, Int)] = []
+            for (index, config) in receiver.alertmanager.enumerated() {
                 let forwarder = AlertmanagerNotifier(configuration: config, poster: HTTPPoster(client: try client(for: config.tls)), logger: logger, lookup: lookup)
                 forwarders.append(forwarder)
-                integrations.append(forwarder)
+                integrations.append((forwarder, index))
             }
-            for config in receiver.slack {
-                integrations.append(SlackNotifier(configuration: config, templates: templates, poster: HTTPPoster(client: shared),
-                                                  rateLimiter: rateLimiter, externalURL: externalURL))
+            for (index, config) in receiver.slack.enumerated() {
+                integrations.append((SlackNotifier(configuration: config, templates: templates, poster: HTTPPoster(client: shared),
+                                                   rateLimiter: rateLimiter, externalURL: externalURL), index))
             }
-            for config in receiver.webhook {
-                integrations.append(WebhookNotifier(configuration: config, poster: HTTPPoster(client: shared), externalURL: externalURL))
+            for (index, config) in receiver.webhook.enumerated() {
+                integrations.append((WebhookNotifier(configuration: config, poster: HTTPPoster(client: shared), externalURL: externalURL), index))
             }
-            for config in receiver.email {
-                if let email = makeEmail(config) { integrations.append(email) }
+            for (index, config) in receiver.email.enumerated() {
+                if let email = makeEmail(config) { integrations.append((email, index)) }
             }
             workers[receiver.name] = integrations.map {
-                IntegrationWorker(receiver: receiver.name, integration: $0, policy: retryPolicy, statistics: statistics, logger: logger)
+                IntegrationWorker(receiver: receiver.name, integration: $0.0, index: $0.1, policy: retryPolicy, statistics: statistics, logger: logger)
             }
         }
         self.workers = workers
@@ -75,9 +76,10 @@ public final class Notifiers: Sendable {
         self.logger = logger
     }
 
-    /// Hands a notification to each integration of its receiver (never blocks).
+    /// Hands a notification to its integration (to each integration of its
+    /// receiver when it names none). Never blocks.
     public func dispatch(_ notification: AlertCore.Notification) {
-        for worker in workers[notification.receiver] ?? [] {
+        for worker in workers[notification.receiver] ?? [] where worker.accepts(notification) {
             worker.enqueue(notification)
         }
     }

@@ -91,7 +91,7 @@ public enum ConfigLoader {
         if let receiversNode {
             let receivers = RoutingConfigReader.readReceivers(receiversNode, &reader, defaults: defaults, base: baseDirectory, notes: &config.notes)
             config.receivers = Dictionary(receivers.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
-            engine.receivers = Dictionary(receivers.map { ($0.name, ReceiverPolicy(name: $0.name, sendResolved: $0.sendsResolved)) }, uniquingKeysWith: { $1 })
+            engine.receivers = Dictionary(receivers.map { ($0.name, ReceiverPolicy(name: $0.name, sendResolved: $0.sendsResolved, integrations: $0.integrationPolicies)) }, uniquingKeysWith: { $1 })
         }
         if let deadline = defaults.notificationDeadline { config.retryPolicy.deadline = deadline }
         config.externalURL = defaults.externalURL ?? ""

@@ -82,18 +82,16 @@ final class NotificationOutbox: Sendable {
     /// kind and position among that kind (stable across reloads that do not
     /// change the receiver).
     static func addresses(of receiver: String, in notifiers: Notifiers?) -> [(Address, IntegrationWorker)] {
-        var seen: [String: Int] = [:]
-        return (notifiers?.workers[receiver] ?? []).map { worker in
-            let kind = worker.integration.kind
-            defer { seen[kind, default: 0] += 1 }
-            return (Address(receiver: receiver, kind: kind, index: seen[kind, default: 0]), worker)
+        (notifiers?.workers[receiver] ?? []).map { worker in
+            (Address(receiver: receiver, kind: worker.integration.kind, index: worker.index), worker)
         }
     }
 
-    /// Stores one message per integration of the notification's receiver and
-    /// makes sure each has a consumer. Blocking (waits for the stream's acks).
+    /// Stores one message for the notification's integration (for each
+    /// integration of its receiver when it names none) and makes sure each
+    /// has a consumer. Blocking (waits for the stream's acks).
     func publish(_ notification: AlertCore.Notification) throws(NATSError) {
-        let addresses = Self.addresses(of: notification.receiver, in: runtime.notifiers).map(\.0)
+        let addresses = Self.addresses(of: notification.receiver, in: runtime.notifiers).filter { $0.1.accepts(notification) }.map(\.0)
         guard !addresses.isEmpty else { return }
         let body: Data
         do {
