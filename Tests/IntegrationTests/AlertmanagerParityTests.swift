@@ -7,8 +7,9 @@ import FoundationNetworking
 #endif
 import Testing
 
-/// Parity with Alertmanager checked against Alertmanager's own tools:
-/// amtool's regex acceptance, and a catastrophic regex against the running binary.
+/// Parity with Alertmanager checked against Alertmanager's own tools and
+/// files: amtool's regex acceptance, Alertmanager's shipped example configs,
+/// and a catastrophic regex against the running binary.
 @Suite("Alertmanager parity: amtool, Alertmanager's example files, RE2 in the service", .serialized)
 struct AlertmanagerParityTests {
     /// Runs amtool (Debian's prometheus-alertmanager) to completion.
@@ -62,6 +63,52 @@ struct AlertmanagerParityTests {
             }
         }
         #expect(accepted >= 15 && refused >= 15)
+    }
+
+    static let fixtures = ["simple.yml", "conf.good.yml", "conf.http-config.good.yml"]
+    static func fixture(_ name: String) -> URL {
+        packageRoot.appendingPathComponent("Tests/Fixtures/alertmanager/\(name)")
+    }
+
+    @Test("Alertmanager's own example files load in check-config as they are, with a note for the missing nats section", arguments: fixtures)
+    func alertmanagerFilesLoad(name: String) async throws {
+        let directory = try makeTemporaryDirectory("am-files")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let amtool = try await Self.amtool(["check-config", Self.fixture(name).path], directory: directory)
+        #expect(amtool.status == 0, "only files Alertmanager accepts are fixtures: \(amtool.output)")
+        let ours = try await AlerterProcess.run(["check-config", "--config", Self.fixture(name).path], directory: directory)
+        #expect(ours.status == 0, "\(ours.output)")
+        #expect(ours.output.contains("note: nats: missing"))
+    }
+
+    @Test("options nats-alerter does not implement load with a note that names each")
+    func unimplementedOptionsAreNamed() async throws {
+        let directory = try makeTemporaryDirectory("am-notes")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ours = try await AlerterProcess.run(["check-config", "--config", Self.fixture("conf.good.yml").path], directory: directory)
+        #expect(ours.status == 0, "\(ours.output)")
+        for named in ["global.http_config", "receivers[1].pagerduty_configs", "receivers[5].victorops_configs", "receivers[6].opsgenie_configs",
+                      "receivers[7].pushover_configs", "templates: /etc/alertmanager/template/*.tmpl"] {
+            #expect(ours.output.contains(named), "no note names \(named):\n\(ours.output)")
+        }
+    }
+
+    @Test("routes test on a plain Alertmanager file reaches the receivers amtool names", arguments: [
+        ["service=foo1", "severity=critical"], ["service=foo2"], ["service=files", "severity=critical"], ["service=files"],
+        ["service=database", "owner2=team-X", "owner=team-Y"], ["service=database"], ["alertname=other"],
+    ])
+    func routesTestAgreesWithAmtool(labels: [String]) async throws {
+        let directory = try makeTemporaryDirectory("am-routes")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for name in ["simple.yml", "conf.good.yml"] {
+            let amtool = try await Self.amtool(["config", "routes", "test", "--config.file=\(Self.fixture(name).path)"] + labels, directory: directory)
+            #expect(amtool.status == 0, "\(amtool.output)")
+            let expected = amtool.output.split(separator: "\n").first { !$0.hasPrefix("Warning:") }.map(String.init) ?? ""
+            let ours = try await AlerterProcess.run(["routes", "test", "--config", Self.fixture(name).path] + labels, directory: directory)
+            #expect(ours.status == 0, "\(ours.output)")
+            let got = ours.output.split(separator: "\n").first.map(String.init) ?? ""
+            #expect(got == expected, "\(name) \(labels)")
+        }
     }
 
     @Test("a silence victim=~\"(a+)+b\" and an alert with 40 a's do not stall the service: the next alert is notified within a second")
