@@ -23,7 +23,7 @@ public struct AlertOutput: Sendable {
             logger.error("alert refused: the active-alert limit (state.max_active_alerts) is reached", metadata: [
                 "event": "alert_refused", "fingerprint": .string(fingerprint.description),
             ])
-        case .duplicate, .resolveOfUnknown:
+        case .duplicate, .resolveOfUnknown, .staleFiring:
             break
         }
     }

@@ -42,6 +42,10 @@ public final class AlertStore: Sendable {
                     state.active[fingerprint]!.absorb(event, receivedAt: receivedAt)
                     return .duplicate(fingerprint)
                 }
+                if event.occurredAtUnixMs != 0, let ended = state.resolved[fingerprint]?.endsAt,
+                   event.occurredAt(receivedAt: receivedAt) <= ended {
+                    return .staleFiring(fingerprint)
+                }
                 if state.active.count >= limits.maxActiveAlerts {
                     return .refusedAtCapacity(fingerprint)
                 }

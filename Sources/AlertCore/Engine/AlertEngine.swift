@@ -63,7 +63,7 @@ public final class AlertEngine {
                 inhibitor.alertResolved(alert.fingerprint)
                 dispatcher.insert(alert, now: now)
                 journal?.append(.alertUpserted(alert))
-            case .duplicate, .resolveOfUnknown, .refusedAtCapacity:
+            case .duplicate, .resolveOfUnknown, .refusedAtCapacity, .staleFiring:
                 break
             }
         }

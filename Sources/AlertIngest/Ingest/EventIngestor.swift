@@ -107,25 +107,31 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
     }
 
     /// Applies a decoded, valid event to the store. With an acknowledgement,
-    /// it is acked now when nothing durable changed, else handed on with the transition.
+    /// it is acked now when nothing durable changed, else handed on with the
+    /// transition. The store update and the hand-off are one step
+    /// (`AlertTransitionBuffer.applyInOrder`); when the hand-off buffer is
+    /// full the event is not applied at all and, unacknowledged, comes again.
     public func apply(_ event: AlertEvent, acknowledgement: (any Acknowledgeable)? = nil) {
-        let transition = store.apply(event, receivedAt: clock.now())
+        let receivedAt = clock.now()
+        guard let transition = transitions.applyInOrder(acknowledgement: acknowledgement, { store.apply(event, receivedAt: receivedAt) }) else {
+            return
+        }
         switch transition {
         case .duplicate:
             counters.duplicates.add(1, ordering: .relaxed)
             acknowledgement?.ack()
         case .fired:
             counters.fired.add(1, ordering: .relaxed)
-            transitions.append(transition, acknowledgement: acknowledgement)
         case .resolved:
             counters.resolved.add(1, ordering: .relaxed)
-            transitions.append(transition, acknowledgement: acknowledgement)
         case .resolveOfUnknown:
             counters.resolvesOfUnknown.add(1, ordering: .relaxed)
             acknowledgement?.ack()
         case .refusedAtCapacity:
             counters.refusedAtCapacity.add(1, ordering: .relaxed)
-            transitions.append(transition, acknowledgement: acknowledgement)
+        case .staleFiring:
+            counters.staleFirings.add(1, ordering: .relaxed)
+            acknowledgement?.ack()
         }
     }
 }

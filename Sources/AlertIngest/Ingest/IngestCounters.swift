@@ -19,6 +19,8 @@ public final class IngestCounters: Sendable {
     public let resolvesOfUnknown = Atomic<Int>(0)
     /// New alerts refused because the active-alert cap was reached.
     public let refusedAtCapacity = Atomic<Int>(0)
+    /// FIRING events older than their alert's last resolve (redeliveries), ignored.
+    public let staleFirings = Atomic<Int>(0)
     private let rejections = Mutex<[RejectReason: Int]>([:])
     /// Sampled processing times (seconds) not yet taken by metrics; bounded.
     private let processingSamples = Mutex<[Double]>([])
@@ -65,6 +67,7 @@ public final class IngestCounters: Sendable {
             "resolved": resolved.load(ordering: .relaxed),
             "resolves_of_unknown": resolvesOfUnknown.load(ordering: .relaxed),
             "refused_at_capacity": refusedAtCapacity.load(ordering: .relaxed),
+            "stale_firings": staleFirings.load(ordering: .relaxed),
         ]
         for (reason, count) in rejectedByReason {
             result["rejected_\(reason.rawValue)"] = count
