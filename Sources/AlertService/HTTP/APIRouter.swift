@@ -76,7 +76,7 @@ public enum APIRouter {
                 let id = try runtime.silencer.upsert(silence, now: runtime.clock.now())
                 return APIJSON.response(["silenceID": id])
             } catch {
-                throw APIError(error.kind == .notFound ? .notFound : .badRequest, error.description)
+                throw APIError(Self.status(error), error.description)
             }
         }
         api.get("silence/:id") { _, context -> Response in
@@ -89,12 +89,22 @@ public enum APIRouter {
             let id = try context.parameters.require("id")
             do throws(SilenceError) {
                 try runtime.silencer.expire(id: id, now: runtime.clock.now())
+            } catch where error.kind == .alreadyExpired {
+                // Alertmanager answers 200: the silence is expired, as asked.
             } catch {
-                throw APIError(error.kind == .notFound ? .notFound : .badRequest, error.description)
+                throw APIError(Self.status(error), error.description)
             }
             return Response(status: .ok)
         }
         return router
+    }
+
+    static func status(_ error: SilenceError) -> HTTPResponse.Status {
+        switch error.kind {
+        case .notFound: .notFound
+        case .unavailable: .serviceUnavailable
+        case .invalid, .alreadyExpired: .badRequest
+        }
     }
 
     static func alertObjects(_ runtime: AlerterRuntime, query: AlertQuery, alerts: [Alert]) async throws -> [[String: Any]] {
