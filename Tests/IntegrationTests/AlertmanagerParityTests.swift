@@ -111,6 +111,58 @@ struct AlertmanagerParityTests {
         }
     }
 
+    /// SplitMix64: the same "random" cases on every run, so a failure reproduces.
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test("random matcher trees and label sets route as amtool config routes test routes them")
+    func randomRoutingAgreesWithAmtool() async throws {
+        let directory = try makeTemporaryDirectory("am-random-routes")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var random = SeededGenerator(state: 14)
+        let names = ["a", "b", "c"]
+        let matcherValues = ["x", "y", "x|y", "x.*", ".+", "é", "", "[xy]+", "(?i)X", "e\u{301}"]
+        let labelValues = ["x", "y", "xy", "X", "é", "e\u{301}", "1", ""]
+        let types = ["=", "!=", "=~", "!~"]
+        for index in 0..<30 {
+            func matchers() -> String {
+                (0..<Int.random(in: 1...2, using: &random)).map { _ in
+                    let matcher = names.randomElement(using: &random)! + types.randomElement(using: &random)! + GoStyleQuote.quote(matcherValues.randomElement(using: &random)!)
+                    return "'" + matcher.replacingOccurrences(of: "'", with: "''") + "'"
+                }.joined(separator: ", ")
+            }
+            var routes = ""
+            for child in 0..<Int.random(in: 2...4, using: &random) {
+                routes += "    - receiver: r\(child + 1)\n      matchers: [\(matchers())]\n"
+                if Bool.random(using: &random) { routes += "      continue: true\n" }
+                if Int.random(in: 0..<3, using: &random) == 0 {
+                    routes += "      routes:\n        - receiver: r5\n          matchers: [\(matchers())]\n"
+                }
+            }
+            let yaml = "route:\n  receiver: r0\n  routes:\n" + routes + "receivers: [{name: r0}, {name: r1}, {name: r2}, {name: r3}, {name: r4}, {name: r5}]\n"
+            let file = directory.appendingPathComponent("random-\(index).yml")
+            try yaml.write(to: file, atomically: true, encoding: .utf8)
+            let labels = names.compactMap { name in Bool.random(using: &random) ? "\(name)=\(labelValues.randomElement(using: &random)!)" : nil }
+            let amtool = try await Self.amtool(["config", "routes", "test", "--config.file=\(file.path)"] + labels, directory: directory)
+            guard amtool.status == 0 else {
+                Issue.record("amtool refused case \(index):\n\(yaml)\n\(amtool.output)")
+                continue
+            }
+            let expected = amtool.output.split(separator: "\n").first { !$0.hasPrefix("Warning:") }.map(String.init) ?? ""
+            let ours = try await AlerterProcess.run(["routes", "test", "--config", file.path] + labels, directory: directory)
+            let got = ours.output.split(separator: "\n").first.map(String.init) ?? ""
+            #expect(got == expected, "case \(index) \(labels):\n\(yaml)")
+        }
+    }
+
     @Test("a silence victim=~\"(a+)+b\" and an alert with 40 a's do not stall the service: the next alert is notified within a second")
     func catastrophicRegexDoesNotStall() async throws {
         let directory = try makeTemporaryDirectory("re2-e2e")
