@@ -16,6 +16,22 @@ struct AlertmanagerKeyTests {
         #expect(Route(root: RouteConfiguration(receiver: "default", routes: [reordered])).routes[0].key == root.routes[0].key)
     }
 
+    @Test("a reload that only reorders a route's matchers keeps its groups and log entries: nothing is notified again")
+    func reorderedReloadDoesNotRenotify() {
+        func routing(_ matcherText: String) -> EngineConfiguration {
+            config(RouteConfiguration(receiver: "default", groupBy: .labels(["alertname"]), groupWait: .seconds(30), groupInterval: .seconds(300),
+                                      repeatInterval: .every(.seconds(3600)),
+                                      routes: [RouteConfiguration(receiver: "db", matchers: matchers(matcherText))]))
+        }
+        let s = Scenario(routing(#"team="db", instance=~".+""#))
+        s.fire(at: 0, "disk_full", ["team": "db", "instance": "a"])
+        s.run(to: 100)
+        #expect(s.transcript == ["t=30 db firing=[disk_full/a] resolved=[]"])
+        s.engine.reload(routing(#"instance=~".+", team="db""#), at: s.at(100))
+        s.run(to: 1000)
+        #expect(s.transcript == ["t=30 db firing=[disk_full/a] resolved=[]"])
+    }
+
     @Test("matchers with the same name sort by value, then by type (=, !=, =~, !~)")
     func routeKeyTieBreaks() throws {
         let route = Route(root: RouteConfiguration(receiver: "r", routes: [
