@@ -71,7 +71,9 @@ public struct TemplateData: Sendable {
             "repeatCount": alert.repeatCount,
             "hasRepeats": alert.repeatCount > 0,
             "repeatText": alert.repeatCount > 0 ? "reported \(alert.repeatCount) more time\(alert.repeatCount == 1 ? "" : "s")" : "",
-            "generatorURL": alert.generatorURL,
+            // Only a safe absolute http(s) URL reaches a template (see `SafeURL`):
+            // Slack reads `<{{generatorURL}}|source>` as a link or a mention.
+            "generatorURL": SafeURL.absoluteHTTP(alert.generatorURL) ?? "",
         ]
         if let endsAt = alert.endsAt {
             context["endsAt"] = Self.rfc3339(endsAt)
@@ -116,7 +118,9 @@ public struct TemplateData: Sendable {
     }
 
     static func duration(_ seconds: Double) -> String {
-        let total = Int(seconds.rounded())
+        // Clamped: times come from publishers (bounded at ingest, but a
+        // template must never trap on a duration).
+        let total = seconds.isFinite ? Int(min(max(seconds, 0), 1e12).rounded()) : 0
         if total < 60 { return "\(total)s" }
         if total < 3600 { return "\(total / 60)m" + (total % 60 > 0 ? " \(total % 60)s" : "") }
         if total < 86400 { return "\(total / 3600)h" + (total % 3600 / 60 > 0 ? " \(total % 3600 / 60)m" : "") }
