@@ -71,10 +71,12 @@ public struct TemplateData: Sendable {
             "repeatCount": alert.repeatCount,
             "hasRepeats": alert.repeatCount > 0,
             "repeatText": alert.repeatCount > 0 ? "reported \(alert.repeatCount) more time\(alert.repeatCount == 1 ? "" : "s")" : "",
-            // Only a safe absolute http(s) URL reaches a template (see `SafeURL`):
-            // Slack reads `<{{generatorURL}}|source>` as a link or a mention.
-            "generatorURL": SafeURL.absoluteHTTP(alert.generatorURL) ?? "",
         ]
+        // Only a safe absolute http(s) URL reaches a template (see `SafeURL`):
+        // Slack reads `<{{generatorURL}}|source>` as a link or a mention. Left
+        // out otherwise: Mustache treats an empty string as true, which
+        // rendered a bare `<|source>`.
+        if let url = SafeURL.absoluteHTTP(alert.generatorURL) { context["generatorURL"] = url }
         if let endsAt = alert.endsAt {
             context["endsAt"] = Self.rfc3339(endsAt)
             context["endsAtText"] = Self.human(endsAt, now: now)
