@@ -110,6 +110,44 @@ struct HostileInputTests {
         #expect(stored.alerts.allSatisfy { $0.startsAt.timeIntervalSinceNow < 600 })
     }
 
+    @Test("a notification too large for the server is dead-lettered; the notifications after it still go out")
+    func poisonNotification() async throws {
+        let directory = try makeTemporaryDirectory("hostile-outbox")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let serverConfig = directory.appendingPathComponent("nats.conf")
+        try "max_payload: 16384\n".write(to: serverConfig, atomically: true, encoding: .utf8)
+        let nats = try await NATSServer.start(in: directory, extraArguments: ["-c", serverConfig.path])
+        defer { nats.kill() }
+        let hook = try await HTTPRecorder(directory: directory)
+        defer { hook.process.kill() }
+        let port = freeLoopbackPort()
+        let config = Self.durableConfig(nats: nats.url, httpPort: port, hook: hook.url)
+            .replacingOccurrences(of: "group_by: ['...']", with: "group_by: [alertname]")
+        let alerter = try AlerterProcess(config: config, directory: directory)
+        defer { alerter.process.kill() }
+        try await alerter.process.waitForOutput(containing: "subscribed; waiting for events")
+        let publisher = try await runBlocking { () throws(NATSError) in
+            try NATSConnection(configuration: .init(servers: [nats.url], name: "publisher"), logger: quietLogger)
+        }
+        defer { publisher.close() }
+        // 20 alerts of 4 KB each in one group: their notification cannot be stored in the outbox.
+        let summary = String(repeating: "x", count: 4_000)
+        for index in 0..<20 {
+            try publisher.publish(subject: "system.big", payload: ProtobufEventEncoder.encode(
+                AlertEvent(alertType: "big", source: "b\(index)", summary: summary)))
+        }
+        try await runBlocking { () throws(NATSError) in try publisher.flush() }
+        try await alerter.process.waitForOutput(containing: "notification dead-lettered", timeout: .seconds(15))
+        #expect(alerter.process.output.contains("too_large"))
+        // Another group afterwards is not held behind it.
+        try publisher.publish(subject: "system.small", payload: ProtobufEventEncoder.encode(AlertEvent(alertType: "small", source: "after")))
+        try await runBlocking { () throws(NATSError) in try publisher.flush() }
+        #expect(await waitUntil(timeout: .seconds(10)) { Self.firingSources(hook).contains("after") }, "\(alerter.process.output.suffix(3000))")
+        let deadLettered = await Self.metric(port, #"nats_alerter_notifications_dead_lettered_total{receiver="oncall",integration="webhook",reason="too_large"}"#)
+        #expect((deadLettered ?? 0) >= 1)
+        #expect(alerter.process.isRunning)
+    }
+
     @Test("a receiver answering Retry-After: inf or 1e300 does not kill the process; the notification is retried")
     func absurdRetryAfter() async throws {
         let directory = try makeTemporaryDirectory("hostile-retry-after")
