@@ -51,7 +51,8 @@ public final class Notifiers: Sendable {
             // Each with its index among its kind (the engine's IntegrationPolicy.index).
             var integrations: [(any Integration, Int)] = []
             for (index, config) in receiver.alertmanager.enumerated() {
-                let forwarder = AlertmanagerNotifier(configuration: config, poster: HTTPPoster(client: try client(for: config.tls)), logger: logger, lookup: lookup)
+                let forwarder = AlertmanagerNotifier(configuration: config, poster: HTTPPoster(client: try client(for: config.tls)), logger: logger,
+                                                     lookup: lookup, rejections: (statistics, receiver.name))
                 forwarders.append(forwarder)
                 integrations.append((forwarder, index))
             }
