@@ -32,6 +32,24 @@ struct AlertmanagerKeyTests {
         #expect(s.transcript == ["t=30 db firing=[disk_full/a] resolved=[]"])
     }
 
+    @Test("5,000 groups due at the same instant flush in one sorted pass, in key byte order (picking the earliest one at a time was quadratic)")
+    func manyGroupsDueTogether() {
+        let store = AlertStore()
+        let origin = Date(timeIntervalSince1970: 1_800_000_000)
+        let engine = AlertEngine(configuration: config(team(groupBy: .all)), store: store)
+        let transitions = (0..<5_000).map { index in
+            store.apply(AlertEvent(alertType: "burst", labels: ["instance": "i\(index)"], subject: "system.burst"), receivedAt: origin)
+        }
+        engine.apply(transitions, at: origin)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let sent = engine.advance(to: origin.addingTimeInterval(31))
+        #expect(clock.now - started < .seconds(10))
+        #expect(sent.count == 5_000)
+        let keys = sent.map(\.groupKey)
+        #expect(zip(keys, keys.dropFirst()).allSatisfy { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+    }
+
     @Test("matchers with the same name sort by value, then by type (=, !=, =~, !~)")
     func routeKeyTieBreaks() throws {
         let route = Route(root: RouteConfiguration(receiver: "r", routes: [

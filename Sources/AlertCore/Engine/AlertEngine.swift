@@ -93,8 +93,14 @@ public final class AlertEngine {
             nextStaleScan = now.addingTimeInterval(staleScanInterval.seconds)
         }
         var notifications: [Notification] = []
-        while let (key, at) = dispatcher.nextDue(by: now) {
-            notifications.append(contentsOf: flush(groupKey: key, at: at))
+        // Every group due, in time order; again while a flush left one due
+        // (a clock that jumped past several group intervals).
+        var due = dispatcher.dueGroups(by: now)
+        while !due.isEmpty {
+            for (key, at) in due {
+                notifications.append(contentsOf: flush(groupKey: key, at: at))
+            }
+            due = dispatcher.dueGroups(by: now)
         }
         if nextGarbageCollection.map({ $0 <= now }) ?? true {
             let forgotten = store.collectGarbage(now: now, retention: configuration.resolvedRetention)
