@@ -7,7 +7,7 @@ import Synchronization
 /// Producers (`append`) run on libnats threads and never block beyond a short
 /// lock. One consumer awaits `nextBatch()`, which returns everything queued
 /// since its last call — so a burst of a thousand new alerts costs one wake-up,
-/// not a thousand (DESIGN.md §3). Bounded: past `capacity` queued items the
+/// not a thousand (docs/ARCHITECTURE.md, Threads). Bounded: past `capacity` queued items the
 /// oldest-first order is kept and newer items are dropped and counted, so a
 /// stalled consumer cannot grow memory without bound.
 public final class AlertTransitionBuffer: Sendable {

@@ -4,7 +4,7 @@ public import struct Foundation.Date
 
 /// The ingest handler of an event subscription: size check, decode (protobuf
 /// or JSON by `Content-Type`), validation, and the alert store update — all
-/// synchronously on the NATS delivery thread (DESIGN.md §3).
+/// synchronously on the NATS delivery thread (docs/ARCHITECTURE.md, Threads).
 ///
 /// Duplicates end here, counted. New alerts, resolves and refusals go to the
 /// `AlertTransitionBuffer` for the service to act on. A bad message is
