@@ -51,45 +51,29 @@ public final class AlertTransitionBuffer: Sendable {
         }
     }
 
-    /// Applies an event to the store and queues the transition it makes, as
-    /// one step under the buffer's lock, so transitions reach the consumer in
-    /// the order the store made them, whichever threads made them (two
-    /// subscriptions sharing a `dedup_key` cannot hand a FIRING and its
-    /// RESOLVED over reversed).
-    ///
-    /// A full buffer refuses the event before the store sees it: nil is
-    /// returned, nothing changed, and the event is counted in
-    /// `droppedCount` (in durable mode it stays unacknowledged and JetStream
-    /// delivers it again) — a transition is never lost after the store
-    /// recorded it. Transitions other than fired, resolved and refused are
-    /// returned but not queued (their acknowledgement is the caller's).
-    ///
-    /// Lock order: this buffer's lock, then the store's (inside `apply`);
-    /// nothing takes them the other way round.
-    public func applyInOrder(acknowledgement: (any Acknowledgeable)?, _ apply: () -> AlertTransition) -> AlertTransition? {
-        let result: (AlertTransition?, CheckedContinuation<[AlertTransition], Never>?, [AlertTransition]) = state.withLock { state in
+    /// Queues a transition unless the buffer is full (or finished): false
+    /// then, counted in `droppedCount`. Called by `AlertStore.apply(_:receivedAt:handOff:)`
+    /// under the alert's shard lock, before the store changes, so a full
+    /// buffer refuses the event instead of losing its transition (in durable
+    /// mode the event stays unacknowledged and JetStream delivers it again).
+    public func offer(_ transition: AlertTransition, acknowledgement: (any Acknowledgeable)?) -> Bool {
+        let result: (accepted: Bool, wake: (CheckedContinuation<[AlertTransition], Never>, [AlertTransition])?) = state.withLock { state in
             guard !state.finished, state.items.count < capacity else {
                 state.dropped += 1
-                return (nil, nil, [])
+                return (false, nil)
             }
-            let transition = apply()
-            switch transition {
-            case .fired, .resolved, .refusedAtCapacity:
-                state.items.append(transition)
-                state.acknowledgements.append(acknowledgement)
-                guard let waiter = state.waiter else { return (transition, nil, []) }
-                state.waiter = nil
-                return (transition, waiter, Self.takeItems(&state))
-            case .duplicate, .resolveOfUnknown, .staleFiring:
-                return (transition, nil, [])
-            }
+            state.items.append(transition)
+            state.acknowledgements.append(acknowledgement)
+            guard let waiter = state.waiter else { return (true, nil) }
+            state.waiter = nil
+            return (true, (waiter, Self.takeItems(&state)))
         }
-        if let waiter = result.1 { waiter.resume(returning: result.2) }
-        return result.0
+        if let (waiter, items) = result.wake { waiter.resume(returning: items) }
+        return result.accepted
     }
 
-    /// Items dropped because the buffer was full (for `applyInOrder`:
-    /// events refused before they changed the store).
+    /// Items dropped because the buffer was full (for `offer`: events
+    /// refused before they changed the store).
     public var droppedCount: Int { state.withLock { $0.dropped } }
 
     /// Waits for and returns the next batch; an empty batch means the buffer

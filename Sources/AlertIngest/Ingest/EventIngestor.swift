@@ -115,12 +115,13 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
     /// Applies a decoded, valid, sanitized event to the store. With an
     /// acknowledgement, it is acked now when nothing durable changed, else
     /// handed on with the transition. The store update and the hand-off are
-    /// one step (`AlertTransitionBuffer.applyInOrder`); when the hand-off
+    /// one step (`AlertStore.apply(_:receivedAt:handOff:)` under the alert's shard lock); when the hand-off
     /// buffer is full the event is not applied at all and, unacknowledged,
     /// comes again.
     public func apply(_ event: AlertEvent, receivedAt: Date? = nil, acknowledgement: (any Acknowledgeable)? = nil) {
         let receivedAt = receivedAt ?? clock.now()
-        guard let transition = transitions.applyInOrder(acknowledgement: acknowledgement, { store.apply(event, receivedAt: receivedAt) }) else {
+        let transitions = self.transitions
+        guard let transition = store.apply(event, receivedAt: receivedAt, handOff: { transitions.offer($0, acknowledgement: acknowledgement) }) else {
             return
         }
         switch transition {
