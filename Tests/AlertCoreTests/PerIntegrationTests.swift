@@ -48,4 +48,22 @@ struct PerIntegrationTests {
         ])
         #expect(Set(s.sent.map(\.notification.id)).count == 4)
     }
+
+    @Test("a notification given up is as if never sent (Alertmanager writes its log after a successful send): the next flush sends it again, to that integration only")
+    func givenUpIsSentAgain() {
+        let s = Scenario(config(team(), receivers: [ReceiverPolicy(name: "team", integrations: Self.integrations)]))
+        s.fire(at: 0, "disk_full", ["instance": "a"])
+        s.run(to: 31)
+        let slack = s.sent.first { $0.notification.integration == "slack/0" }!.notification
+        // The Slack delivery failed for good (say a 400, or the retry deadline).
+        #expect(s.engine.notificationLog.revert(slack))
+        s.run(to: 400)
+        #expect(lines(s) == [
+            "t=30 webhook/0 firing=[a] resolved=[]",
+            "t=30 slack/0 firing=[a] resolved=[]",
+            "t=330 slack/0 firing=[a] resolved=[]",
+        ])
+        // A later decision already replaced the entry: reverting an old notification changes nothing.
+        #expect(!s.engine.notificationLog.revert(slack))
+    }
 }

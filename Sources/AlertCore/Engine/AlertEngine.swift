@@ -222,7 +222,8 @@ public final class AlertEngine {
             }
             notifications.append(Notification(
                 receiver: receiver, integration: integration?.name, groupKey: group.key, groupLabels: group.labels,
-                firing: firing, resolved: resolved, sendResolved: sendResolved, timestamp: now, previous: entry?.timestamp
+                firing: firing, resolved: resolved, sendResolved: sendResolved, timestamp: now, previous: entry?.timestamp,
+                previousLogEntry: entry
             ))
         }
         return notifications

@@ -37,11 +37,19 @@ public struct Notification: Sendable, Equatable, Codable {
     /// for anything new, including a repeat after `repeat_interval`. The
     /// durable outbox uses it to drop a re-published or redelivered copy.
     public var id: String
+    /// The integration's notification-log entry the decision was taken
+    /// against (nil: never notified). If delivery is given up, the log is put
+    /// back to it (`NotificationLog.revert`), so the next flush decides again
+    /// as if this notification had never been decided — Alertmanager writes
+    /// its log only after a successful send.
+    public var previousLogEntry: NotificationLogEntry?
 
     /// - Parameter previous: when the receiver was last notified for this
     ///   group (the notification log entry the decision was taken against).
     public init(receiver: String, integration: String? = nil, groupKey: String, groupLabels: LabelSet, firing: [NotifiedAlert],
-                resolved: [NotifiedAlert], sendResolved: Bool, timestamp: Date, previous: Date? = nil) {
+                resolved: [NotifiedAlert], sendResolved: Bool, timestamp: Date, previous: Date? = nil,
+                previousLogEntry: NotificationLogEntry? = nil) {
+        self.previousLogEntry = previousLogEntry
         self.receiver = receiver
         self.integration = integration
         self.groupKey = groupKey

@@ -151,6 +151,34 @@ public final class NotificationLog: Sendable {
         return entry
     }
 
+    /// A notification was given up (permanent failure, retry deadline,
+    /// dead-lettered): its entry is put back to the one it was decided
+    /// against (removed if there was none), so the next flush notifies again
+    /// — the effect of Alertmanager writing its log only after a successful
+    /// send. Nothing changes if a later decision replaced the entry already.
+    /// True when the entry was put back.
+    @discardableResult
+    public func revert(_ notification: Notification) -> Bool {
+        let key = Key(receiver: notification.receiver, integration: notification.integration ?? "", groupKey: notification.groupKey)
+        let reverted: Bool = entries.withLock { map in
+            guard let current = map[key], current.timestamp == notification.timestamp else { return false }
+            map[key] = notification.previousLogEntry
+            return true
+        }
+        guard reverted else { return false }
+        if let previous = notification.previousLogEntry {
+            journal?.append(.notificationLogged(previous))
+        } else {
+            journal?.append(.notificationLogRemoved(receiver: receiverIntegration(notification), groupKey: notification.groupKey))
+        }
+        return true
+    }
+
+    private func receiverIntegration(_ notification: Notification) -> String {
+        NotificationLogEntry(receiver: notification.receiver, integration: notification.integration ?? "", groupKey: notification.groupKey,
+                             firing: [], resolved: [], timestamp: notification.timestamp, expiresAt: notification.timestamp).receiverIntegration
+    }
+
     /// Drops expired entries; returns how many.
     @discardableResult
     public func collectGarbage(now: Date) -> Int {

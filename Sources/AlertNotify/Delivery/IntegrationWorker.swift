@@ -19,6 +19,9 @@ public final class IntegrationWorker: Sendable {
     private let stream: AsyncStream<AlertCore.Notification>
     private let continuation: AsyncStream<AlertCore.Notification>.Continuation
     private var key: DeliveryStatistics.Key { .init(receiver: receiver, integration: integration.kind) }
+    /// Told about a notification given up for good (not about one cancelled
+    /// at shutdown): the runtime puts the notification log back.
+    private let onGivenUp: (@Sendable (AlertCore.Notification) -> Void)?
 
     /// `webhook/0`: the name notifications address this integration by.
     public var name: String { "\(integration.kind)/\(index)" }
@@ -30,7 +33,8 @@ public final class IntegrationWorker: Sendable {
     }
 
     public init(receiver: String, integration: any Integration, index: Int = 0, policy: RetryPolicy, statistics: DeliveryStatistics,
-                capacity: Int = 10_000, logger: Logger) {
+                capacity: Int = 10_000, logger: Logger, onGivenUp: (@Sendable (AlertCore.Notification) -> Void)? = nil) {
+        self.onGivenUp = onGivenUp
         self.receiver = receiver
         self.integration = integration
         self.index = index
@@ -67,7 +71,7 @@ public final class IntegrationWorker: Sendable {
     public func run() async {
         for await notification in stream {
             statistics.update(key) { $0.queued -= 1 }
-            await deliver(notification)
+            if case .failed(_, _, _, cancelled: false) = await deliver(notification) { onGivenUp?(notification) }
         }
     }
 

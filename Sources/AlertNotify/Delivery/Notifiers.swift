@@ -17,12 +17,15 @@ public final class Notifiers: Sendable {
 
     /// - Parameters:
     ///   - lookup: the live state of an alert, for the Alertmanager forwarders.
+    ///   - onGivenUp: told about each notification given up for good (the
+    ///     runtime puts its notification-log entry back).
     ///   - makeEmail: builds the email integration (kept injectable so this
     ///     type does not depend on how SMTP is spoken).
     public init(
         receivers: [ReceiverConfiguration], templates: TemplateLibrary, retryPolicy: RetryPolicy, externalURL: String,
         logger: Logger, lookup: @escaping @Sendable (Fingerprint) -> Alert?,
-        makeEmail: (EmailConfiguration) -> (any Integration)? = { _ in nil }
+        makeEmail: (EmailConfiguration) -> (any Integration)? = { _ in nil },
+        onGivenUp: (@Sendable (AlertCore.Notification) -> Void)? = nil
     ) throws(NotifyError) {
         let statistics = DeliveryStatistics()
         let shared = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -67,7 +70,8 @@ public final class Notifiers: Sendable {
                 if let email = makeEmail(config) { integrations.append((email, index)) }
             }
             workers[receiver.name] = integrations.map {
-                IntegrationWorker(receiver: receiver.name, integration: $0.0, index: $0.1, policy: retryPolicy, statistics: statistics, logger: logger)
+                IntegrationWorker(receiver: receiver.name, integration: $0.0, index: $0.1, policy: retryPolicy, statistics: statistics, logger: logger,
+                                  onGivenUp: onGivenUp)
             }
         }
         self.workers = workers

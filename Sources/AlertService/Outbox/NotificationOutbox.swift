@@ -103,6 +103,7 @@ final class NotificationOutbox: Sendable {
         do {
             body = try StateCoding.encoder().encode(notification)
         } catch {
+            runtime.notificationLog.revert(notification)
             for address in addresses {
                 recordDeadLetter(address, groupKey: notification.groupKey, reason: "unencodable", message: "\(error)", attempts: 0,
                                  payload: Array(notification.groupKey.utf8))
@@ -114,6 +115,7 @@ final class NotificationOutbox: Sendable {
             do {
                 try jetStream.publish(subject: subject(address), payload: [UInt8](body), messageID: "\(notification.id).\(address.token)")
             } catch where error.isMessageTooLarge {
+                runtime.notificationLog.revert(notification)
                 recordDeadLetter(address, groupKey: notification.groupKey, reason: "too_large",
                                  message: "\(body.count) bytes: \(error)", attempts: 0, payload: Array(notification.groupKey.utf8))
             }
@@ -195,12 +197,14 @@ final class NotificationOutbox: Sendable {
         }
         let deliveries = Int(delivery.deliveryCount)
         if deliveries > settings.maxDeliver {
+            runtime.notificationLog.revert(notification)
             deadLetter(delivery, address, groupKey: notification.groupKey, reason: "max_deliver",
                        message: "delivered \(deliveries) times without success", attempts: deliveries - 1)
             return
         }
         let notifiers = runtime.notifiers
         guard let worker = Self.addresses(of: address.receiver, in: notifiers).first(where: { $0.0 == address })?.1 else {
+            runtime.notificationLog.revert(notification)
             deadLetter(delivery, address, groupKey: notification.groupKey, reason: "receiver_removed",
                        message: "the configuration no longer has this integration", attempts: 0)
             return
@@ -219,6 +223,8 @@ final class NotificationOutbox: Sendable {
                 delivery.nak(delay: .zero)
                 return
             }
+            // Given up: the next flush decides again (Alertmanager's log is written only after a successful send).
+            runtime.notificationLog.revert(notification)
             deadLetter(delivery, address, groupKey: notification.groupKey, reason: reason, message: message, attempts: attempts)
         }
     }
