@@ -84,4 +84,18 @@ struct JSONDecodingTests {
         let text = String(decoding: JSONEventEncoder.encode(original), as: UTF8.self)
         #expect(try decodeJSON(text) == original)
     }
+
+    @Test("deep nesting is refused before decoding, with the depth; brackets inside strings do not count")
+    func deepNesting() throws {
+        let deep = "{\"alertType\":\"deep\",\"labels\":" + String(repeating: "{\"a\":", count: 1000) + "1" + String(repeating: "}", count: 1000) + "}"
+        #expect {
+            try decodeJSON(deep)
+        } throws: { error in
+            let rejection = error as! EventRejection
+            return rejection.reason == .invalidJSON && rejection.detail.contains("nested deeper than 16 levels")
+        }
+        #expect(throws: EventRejection.self) { try decodeJSON(String(repeating: "[", count: 100_000)) }
+        let braces = try decodeJSON(#"{"alertType":"x","summary":"[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{{{\"","labels":{"a":"b"}}"#)
+        #expect(braces.summary.hasPrefix("[[[[") && braces.labels == ["a": "b"])
+    }
 }

@@ -13,16 +13,7 @@ import Foundation
 /// publisher keeps working against an older service.
 public enum JSONEventDecoder {
     public static func decode(_ bytes: UnsafeRawBufferPointer, subject: String) throws(EventRejection) -> AlertEvent {
-        guard bytes.count > 0 else { throw EventRejection(.emptyPayload, "payload is empty") }
-        let object: JSONValue
-        do {
-            object = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch {
-            throw EventRejection(.invalidJSON, "not valid JSON (\(bytes.count) bytes): \(Self.describe(error))")
-        }
-        guard case .object(let fields) = object else {
-            throw EventRejection(.invalidJSON, "top level must be a JSON object for alerting.v1.AlertEvent")
-        }
+        let fields = try JSONValue.object(bytes, message: "alerting.v1.AlertEvent")
         var event = AlertEvent(subject: subject)
         for (key, value) in fields {
             if case .null = value { continue }
@@ -146,6 +137,52 @@ public enum JSONEventDecoder {
 
 /// Any JSON value, keeping integers exact (64-bit) apart from other numbers.
 enum JSONValue: Decodable {
+    /// Deepest nesting accepted. The messages need 2 (`labels` inside the
+    /// event); deeper input is refused before Foundation decodes it, whose
+    /// failed attempts at each level cost time growing with the depth (a
+    /// 10 KB payload nested a thousand deep took the ingest thread for a
+    /// good part of a second).
+    static let maximumDepth = 16
+
+    /// The top-level object of a JSON payload, for the message `message`.
+    static func object(_ bytes: UnsafeRawBufferPointer, message: String) throws(EventRejection) -> [String: JSONValue] {
+        guard bytes.count > 0 else { throw EventRejection(.emptyPayload, "payload is empty") }
+        if let depth = nestingExceeding(maximumDepth, in: bytes) {
+            throw EventRejection(.invalidJSON, "JSON nested deeper than \(maximumDepth) levels (at least \(depth)); \(message) needs 2")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        } catch {
+            throw EventRejection(.invalidJSON, "not valid JSON (\(bytes.count) bytes): \(JSONEventDecoder.describe(error))")
+        }
+        guard case .object(let fields) = value else {
+            throw EventRejection(.invalidJSON, "top level must be a JSON object for \(message)")
+        }
+        return fields
+    }
+
+    /// The nesting depth once it passes `limit` (brackets outside strings), else nil.
+    static func nestingExceeding(_ limit: Int, in bytes: UnsafeRawBufferPointer) -> Int? {
+        var depth = 0
+        var inString = false, escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                if depth > limit { return depth }
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            default: break
+            }
+        }
+        return nil
+    }
+
     case null
     case bool(Bool)
     case integer(Int64)

@@ -49,16 +49,7 @@ public enum ProtobufSampleDecoder {
 /// numbers or strings, unknown fields ignored.
 public enum JSONSampleDecoder {
     public static func decode(_ bytes: UnsafeRawBufferPointer, subject: String) throws(EventRejection) -> MetricSample {
-        guard bytes.count > 0 else { throw EventRejection(.emptyPayload, "payload is empty") }
-        let object: JSONValue
-        do {
-            object = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch {
-            throw EventRejection(.invalidJSON, "not valid JSON (\(bytes.count) bytes): \(JSONEventDecoder.describe(error))")
-        }
-        guard case .object(let fields) = object else {
-            throw EventRejection(.invalidJSON, "top level must be a JSON object for alerting.v1.MetricSample")
-        }
+        let fields = try JSONValue.object(bytes, message: "alerting.v1.MetricSample")
         var sample = MetricSample(subject: subject)
         for (key, value) in fields {
             if case .null = value { continue }
