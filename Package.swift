@@ -120,6 +120,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Fuzzing (Tests/Fuzz, scripts/fuzz.sh): what each libFuzzer target runs per input;
+        // built and run over the committed corpus by the normal build and FuzzCorpusTests.
+        .target(
+            name: "IngestFuzzing",
+            dependencies: ["AlertCore", "AlertIngest"],
+            path: "Tests/Fuzz/IngestHarness",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ServiceFuzzing",
+            dependencies: ["AlertService", "AlertCore"],
+            path: "Tests/Fuzz/ServiceHarness",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests — one target per module; integration tests need real servers.
         .target(name: "AlertTestSupport", dependencies: ["AlertCore"], path: "Tests/AlertTestSupport", swiftSettings: swiftSettings),
         .testTarget(
@@ -135,6 +150,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "FuzzCorpusTests",
+            dependencies: ["IngestFuzzing", "ServiceFuzzing", "AlertCore"],
+            path: "Tests/Fuzz/CorpusTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "AlertIngest", "AlertCore", "AlertService", "AlertNotify", "CNats", "AlertTestSupport",
@@ -145,3 +166,20 @@ let package = Package(
         ),
     ]
 )
+
+// The libFuzzer executables exist only in fuzz builds (scripts/fuzz.sh sets
+// NATS_ALERTER_FUZZ=1 and builds with -sanitize=fuzzer,address into
+// .build-fuzz): libFuzzer supplies their `main`, so an ordinary build could
+// not link them.
+if Context.environment["NATS_ALERTER_FUZZ"] == "1" {
+    let fuzzTargets: [(name: String, harness: String)] = [
+        ("fuzz-protobuf-event", "IngestFuzzing"), ("fuzz-json-event", "IngestFuzzing"), ("fuzz-sample", "IngestFuzzing"),
+        ("fuzz-matcher", "IngestFuzzing"), ("fuzz-config", "ServiceFuzzing"), ("fuzz-silence-api", "ServiceFuzzing"),
+    ]
+    for (name, harness) in fuzzTargets {
+        package.targets.append(.executableTarget(
+            name: name, dependencies: [.target(name: harness)], path: "Tests/Fuzz/Targets/\(name)", swiftSettings: swiftSettings
+        ))
+        package.products.append(.executable(name: name, targets: [name]))
+    }
+}

@@ -1,0 +1,8 @@
+import ServiceFuzzing
+
+/// libFuzzer's entry point (libFuzzer supplies `main`; see scripts/fuzz.sh).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    _ = ServiceFuzzing.silenceAPI(UnsafeRawBufferPointer(start: data, count: count))
+    return 0
+}
