@@ -300,7 +300,7 @@ public final class IngestService: Service {
         }
         guard let since else { return }
         runtime.rules.journalChanges()
-        let changed = runtime.store.activeAlerts().filter { $0.lastSeen > since }
+        let changed = runtime.store.activeAlerts(seenAfter: since)
         runtime.journal.append(contentsOf: changed.map(StateChange.alertUpserted))
     }
 

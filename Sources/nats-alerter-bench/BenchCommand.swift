@@ -30,7 +30,7 @@ struct BenchCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let benchBinary = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
             let bench = BenchRun(quick: quick, binary: URL(fileURLWithPath: binary).standardizedFileURL.path, benchBinary: benchBinary, directory: directory)
-            let selected = Set((only ?? "core,jetstream,latency,memory,peer,startup,rules").split(separator: ",").map(String.init))
+            let selected = Set((only ?? "core,jetstream,latency,memory,reads,peer,startup,rules").split(separator: ",").map(String.init))
             let started = Date()
             try bench.startNATS()
             defer { bench.stopNATS() }
@@ -46,6 +46,7 @@ struct BenchCommand: AsyncParsableCommand {
             await attempt("jetstream") { try bench.jetStreamIngest() }
             await attempt("latency") { try bench.latency() }
             await attempt("memory") { try bench.memory() }
+            await attempt("reads") { try bench.readsUnderLoad() }
             await attempt("peer") {
                 let storm = bench.rows.first { $0.scenario == "2 core ingest" }?.value
                 try await bench.peer(coreRate: storm)

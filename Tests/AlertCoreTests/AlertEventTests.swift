@@ -119,4 +119,29 @@ struct PrometheusDurationTests {
         #expect(PrometheusDuration.format(.zero) == "0s")
         #expect(PrometheusDuration.format(.milliseconds(1500)) == "1s500ms")
     }
+
+    @Test("sanitize: times before 1970 or past the skew become the receive time; NaN and infinite values become absent")
+    func sanitize() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let limits = EventLimits(maxClockSkew: .seconds(300))
+        func adjusted(_ event: AlertEvent) -> (AlertEvent, EventAdjustments) {
+            var copy = event
+            let result = copy.sanitize(receivedAt: now, limits: limits)
+            return (copy, result)
+        }
+        for bad: Int64 in [.max, -.max, .min, -1, 95_617_584_000_000, 1_800_000_000_000 + 300_001] {
+            let (event, result) = adjusted(AlertEvent(alertType: "x", occurredAtUnixMs: bad))
+            #expect(result == .occurredAt && event.occurredAtUnixMs == 0, "\(bad)")
+            #expect(event.occurredAt(receivedAt: now) == now)
+        }
+        for good: Int64 in [0, 1, 1_800_000_000_000 - 86_400_000, 1_800_000_000_000 + 300_000] {
+            let (event, result) = adjusted(AlertEvent(alertType: "x", occurredAtUnixMs: good))
+            #expect(result.isEmpty && event.occurredAtUnixMs == good, "\(good)")
+        }
+        let (values, result) = adjusted(AlertEvent(alertType: "x", currentValue: .nan, thresholdValue: -.infinity))
+        #expect(result == [.currentValue, .thresholdValue])
+        #expect(values.currentValue == nil && values.thresholdValue == nil)
+        let (finite, none) = adjusted(AlertEvent(alertType: "x", currentValue: 1e308, thresholdValue: -1e308))
+        #expect(none.isEmpty && finite.currentValue == 1e308)
+    }
 }

@@ -83,4 +83,44 @@ struct AlertStoreTests {
             return
         }
     }
+
+    @Test("a RESOLVED with a publisher's future time ends the alert now, not in the future")
+    func resolveNeverInTheFuture() throws {
+        let store = AlertStore()
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        _ = store.apply(AlertEvent(alertType: "a", source: "s"), receivedAt: now)
+        var resolve = AlertEvent(alertType: "a", status: .resolved, source: "s", occurredAtUnixMs: 1_800_000_000_000 + 240_000)
+        #expect(resolve.sanitize(receivedAt: now.addingTimeInterval(1), limits: EventLimits()).isEmpty, "4 min ahead is within the default skew")
+        guard case .resolved(let ended) = store.apply(resolve, receivedAt: now.addingTimeInterval(1)) else {
+            Issue.record("not resolved")
+            return
+        }
+        #expect(ended.endsAt == now.addingTimeInterval(1))
+        // So it is collected after the retention, as any other resolved alert.
+        #expect(store.collectGarbage(now: now.addingTimeInterval(3601), retention: .seconds(3600)) == [ended.fingerprint])
+    }
+
+    @Test("many threads firing, repeating and resolving over shared fingerprints: counts stay exact and the cap holds")
+    func concurrentShards() async {
+        let store = AlertStore(limits: .init(maxActiveAlerts: 500))
+        let now = Date()
+        await withTaskGroup(of: Int.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    var fired = 0
+                    for index in 0..<2_000 {
+                        if case .fired = store.apply(AlertEvent(alertType: "a", source: "s\((index * 7 + worker) % 800)"), receivedAt: now) { fired += 1 }
+                    }
+                    return fired
+                }
+            }
+            var fired = 0
+            for await count in group { fired += count }
+            #expect(fired == 500, "each of 500 admitted alerts fired exactly once")
+        }
+        #expect(store.activeCount == 500)
+        #expect(store.activeAlerts().count == 500)
+        let stale = store.resolveStale(now: now.addingTimeInterval(3600)) { _ in .seconds(300) }
+        #expect(stale.count == 500 && store.activeCount == 0 && store.resolvedAlerts().count == 500)
+    }
 }

@@ -20,4 +20,14 @@ struct RFC3339Tests {
         #expect(Date(timeIntervalSince1970: -0.001).rfc3339Milliseconds == "1969-12-31T23:59:59.999Z")
         #expect(Date(timeIntervalSince1970: 59.9996).rfc3339Milliseconds == "1970-01-01T00:01:00.000Z")
     }
+
+    @Test("any Date prints without trapping: out-of-range and non-finite times are clamped to years 1 and 9999")
+    func total() {
+        #expect(Date(timeIntervalSince1970: 9_223_372_036_854_775.807).rfc3339Milliseconds == "9999-12-31T23:59:59.999Z")
+        // (Foundation prints year 1 in the Julian calendar: the day may read 01-03.)
+        #expect(Date(timeIntervalSince1970: -9_223_372_036_854_775.807).rfc3339Milliseconds.hasPrefix("0001-01-0"))
+        #expect(Date(timeIntervalSince1970: .infinity).rfc3339Milliseconds == "9999-12-31T23:59:59.999Z")
+        #expect(Date(timeIntervalSince1970: .nan).rfc3339Milliseconds == "1970-01-01T00:00:00.000Z")
+        #expect(Date(timeIntervalSince1970: 95_617_584_000).rfc3339Milliseconds == "5000-01-01T00:00:00.000Z")
+    }
 }

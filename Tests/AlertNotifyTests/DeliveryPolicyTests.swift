@@ -36,6 +36,26 @@ struct DeliveryPolicyTests {
         #expect(parsed > .seconds(7) && parsed <= .seconds(10))
     }
 
+    @Test("a receiver's absurd Retry-After never traps: inf, 1e300, nan, negative, huge dates are capped or ignored")
+    func hostileRetryAfter() {
+        #expect(HTTPPoster.retryAfter("inf") == HTTPPoster.maximumRetryAfter)
+        #expect(HTTPPoster.retryAfter("Infinity") == HTTPPoster.maximumRetryAfter)
+        #expect(HTTPPoster.retryAfter("1e300") == HTTPPoster.maximumRetryAfter)
+        #expect(HTTPPoster.retryAfter("9223372036854775807") == HTTPPoster.maximumRetryAfter)
+        #expect(HTTPPoster.retryAfter("nan") == nil)
+        #expect(HTTPPoster.retryAfter("-5") == nil)
+        #expect(HTTPPoster.retryAfter("-inf") == nil)
+        #expect(HTTPPoster.retryAfter(String(repeating: "9", count: 10_000)) == nil)
+        #expect(HTTPPoster.retryAfter("Fri, 31 Dec 9999 23:59:59 GMT") == HTTPPoster.maximumRetryAfter)
+    }
+
+    @Test("Retry-After is capped at the longest backoff: a receiver cannot park a notification for an hour")
+    func retryAfterCapped() {
+        let policy = RetryPolicy()
+        #expect(policy.delay(afterAttempt: 1, retryAfter: .seconds(3600), random: 1) == .seconds(60))
+        #expect(policy.delay(afterAttempt: 1, retryAfter: HTTPPoster.retryAfter("inf"), random: 1) == .seconds(60))
+    }
+
     @Test("error messages name only the host of a secret URL")
     func hostOnly() {
         #expect(HTTPPoster.host(of: "https://hooks.slack.com/services/T0/B0/SECRET") == "hooks.slack.com")

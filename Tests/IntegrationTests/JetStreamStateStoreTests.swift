@@ -46,6 +46,27 @@ struct JetStreamStateStoreTests {
         #expect(loaded.notificationLog == [entry])
     }
 
+    @Test("a non-finite value or an out-of-range time never makes a record unwritable, and nothing behind it waits")
+    func hostileValuesWrite() async throws {
+        let directory = try makeTemporaryDirectory("kv-hostile")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let nats = try await NATSServer.start(in: directory)
+        defer { nats.kill() }
+        let store = try JetStreamStateStore(jetStream: try await connect(nats.url), settings: .init(bucketPrefix: "t3"), logger: quietLogger)
+        var nan = Alert(event: AlertEvent(alertType: "a", source: "nan"), fingerprint: Fingerprint(rawValue: 1), receivedAt: Date())
+        nan.currentValue = .nan
+        nan.thresholdValue = .infinity
+        var late = Alert(event: AlertEvent(alertType: "a", source: "late"), fingerprint: Fingerprint(rawValue: 2), receivedAt: Date())
+        late.startsAt = Date(timeIntervalSince1970: 95_617_584_000)
+        let plain = Alert(event: AlertEvent(alertType: "a", source: "plain"), fingerprint: Fingerprint(rawValue: 3), receivedAt: Date())
+        try await store.record([.alertUpserted(nan), .alertUpserted(late), .alertUpserted(plain)])
+        #expect(store.droppedRecords == 0)
+        let loaded = try await store.load().alerts.sorted { $0.fingerprint < $1.fingerprint }
+        #expect(loaded.map(\.fingerprint) == [nan.fingerprint, late.fingerprint, plain.fingerprint])
+        #expect(loaded[0].currentValue?.isNaN == true && loaded[0].thresholdValue == .infinity)
+        #expect(loaded[1].startsAt == late.startsAt)
+    }
+
     @Test("a write behind another writer's back is detected, logged, and still lands")
     func conflict() async throws {
         let directory = try makeTemporaryDirectory("kv-conflict")

@@ -4,9 +4,13 @@ import Synchronization
 /// The active alerts, keyed by identity: deduplication and resolve.
 ///
 /// Threading: `apply` is called synchronously on the NATS delivery threads
-/// (one per subscription) and is safe to call from any number of them; the
-/// map sits behind one `Mutex` held only for a dictionary lookup and update.
-/// No allocation or I/O happens under the lock beyond the dictionary's own.
+/// (one per subscription) and is safe to call from any number of them. The
+/// alerts are spread over `shardCount` shards by fingerprint, each behind its
+/// own `Mutex` held only for a dictionary lookup and update. Readers (the
+/// HTTP API, metrics, the resolve-timeout scan, the activity flush) walk the
+/// shards one at a time, so no read holds any lock for longer than one
+/// shard's share of the work: at a million alerts an API read or a scan
+/// never stalls ingest (docs/ARCHITECTURE.md, "Threads").
 public final class AlertStore: Sendable {
     public struct Limits: Sendable, Equatable {
         /// Most alerts firing at once; a new alert past it is refused, and no
@@ -25,42 +29,81 @@ public final class AlertStore: Sendable {
         var resolved: [Fingerprint: Alert] = [:]
     }
 
-    private let state = Mutex(State())
+    private final class Shard: Sendable {
+        let state = Mutex(State())
+    }
+
+    /// A power of two; the low bits of the fingerprint pick the shard.
+    static let shardCount = 64
+    private let shards: [Shard]
+    /// Firing alerts over all shards: the cap is checked against it without
+    /// taking every shard's lock.
+    private let activeTotal = Atomic<Int>(0)
     private let limits: Limits
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
+        self.shards = (0..<Self.shardCount).map { _ in Shard() }
+    }
+
+    private func shard(_ fingerprint: Fingerprint) -> Shard {
+        shards[Int(truncatingIfNeeded: fingerprint.rawValue & UInt64(Self.shardCount - 1))]
+    }
+
+    /// Claims room for one more firing alert; false at the cap.
+    private func reserveActiveSlot() -> Bool {
+        let after = activeTotal.add(1, ordering: .relaxed).newValue
+        if after > limits.maxActiveAlerts {
+            activeTotal.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
     }
 
     /// Applies one event received at `receivedAt` and says what changed.
     public func apply(_ event: AlertEvent, receivedAt: Date) -> AlertTransition {
         let fingerprint = event.fingerprint
+        let shard = shard(fingerprint)
         switch event.status {
         case .firing:
-            return state.withLock { state in
+            let duplicate = shard.state.withLock { state -> Bool in
+                guard state.active[fingerprint] != nil else { return false }
+                state.active[fingerprint]!.absorb(event, receivedAt: receivedAt)
+                return true
+            }
+            if duplicate { return .duplicate(fingerprint) }
+            guard reserveActiveSlot() else { return .refusedAtCapacity(fingerprint) }
+            let alert = Alert(event: event, fingerprint: fingerprint, receivedAt: receivedAt)
+            let raced = shard.state.withLock { state -> Bool in
+                // Another thread may have started the same alert meanwhile.
                 if state.active[fingerprint] != nil {
                     state.active[fingerprint]!.absorb(event, receivedAt: receivedAt)
-                    return .duplicate(fingerprint)
+                    return true
                 }
-                if state.active.count >= limits.maxActiveAlerts {
-                    return .refusedAtCapacity(fingerprint)
-                }
-                let alert = Alert(event: event, fingerprint: fingerprint, receivedAt: receivedAt)
                 state.active[fingerprint] = alert
                 state.resolved[fingerprint] = nil
-                return .fired(alert)
+                return false
             }
+            if raced {
+                activeTotal.subtract(1, ordering: .relaxed)
+                return .duplicate(fingerprint)
+            }
+            return .fired(alert)
         case .resolved:
-            let ended: Alert? = state.withLock { state in
+            let ended: Alert? = shard.state.withLock { state in
                 guard var alert = state.active.removeValue(forKey: fingerprint) else { return nil }
-                alert.endsAt = max(event.occurredAt(receivedAt: receivedAt), alert.startsAt)
+                // Never later than now: `endsAt` must not rest on a publisher's clock.
+                alert.endsAt = min(max(event.occurredAt(receivedAt: receivedAt), alert.startsAt), max(receivedAt, alert.startsAt))
                 alert.lastSeen = receivedAt
                 let annotations = event.alertAnnotations
                 if !annotations.isEmpty { alert.annotations = annotations }
                 state.resolved[fingerprint] = alert
                 return alert
             }
-            if let ended { return .resolved(ended) }
+            if let ended {
+                activeTotal.subtract(1, ordering: .relaxed)
+                return .resolved(ended)
+            }
             return .resolveOfUnknown(fingerprint)
         }
     }
@@ -69,73 +112,102 @@ public final class AlertStore: Sendable {
     /// event (a rule series whose condition keeps holding): one dictionary
     /// update under the lock, no allocation. False when it is not firing.
     public func refresh(_ fingerprint: Fingerprint, currentValue: Double?, iteration: Int64?, at now: Date) -> Bool {
-        state.withLock { state in
+        shard(fingerprint).state.withLock { state in
             guard state.active[fingerprint] != nil else { return false }
             state.active[fingerprint]!.refresh(currentValue: currentValue, iteration: iteration, at: now)
             return true
         }
     }
 
-    public var activeCount: Int { state.withLock { $0.active.count } }
+    public var activeCount: Int { activeTotal.load(ordering: .relaxed) }
 
     /// A firing alert, or a resolved one still retained.
     public func alert(_ fingerprint: Fingerprint) -> Alert? {
-        state.withLock { $0.active[fingerprint] ?? $0.resolved[fingerprint] }
+        shard(fingerprint).state.withLock { $0.active[fingerprint] ?? $0.resolved[fingerprint] }
     }
 
-    /// A copy of every firing alert, ordered by fingerprint.
+    /// Collects from every shard in turn, one lock at a time.
+    private func collect(_ body: (inout State, inout [Alert]) -> Void) -> [Alert] {
+        var result: [Alert] = []
+        for shard in shards {
+            shard.state.withLock { body(&$0, &result) }
+        }
+        return result
+    }
+
+    /// A copy of every firing alert, ordered by fingerprint. Not one
+    /// snapshot: each shard is copied under its own lock in turn.
     public func activeAlerts() -> [Alert] {
-        state.withLock { Array($0.active.values) }.sorted { $0.fingerprint < $1.fingerprint }
+        collect { state, result in result.append(contentsOf: state.active.values) }.sorted { $0.fingerprint < $1.fingerprint }
     }
 
     /// A copy of every retained resolved alert, ordered by fingerprint.
     public func resolvedAlerts() -> [Alert] {
-        state.withLock { Array($0.resolved.values) }.sorted { $0.fingerprint < $1.fingerprint }
+        collect { state, result in result.append(contentsOf: state.resolved.values) }.sorted { $0.fingerprint < $1.fingerprint }
+    }
+
+    /// Firing alerts reported since `since` (their `lastSeen` is later), for
+    /// the periodic activity write; filtered under each shard's lock.
+    public func activeAlerts(seenAfter since: Date) -> [Alert] {
+        collect { state, result in
+            for alert in state.active.values where alert.lastSeen > since { result.append(alert) }
+        }
     }
 
     /// Resolves every firing alert not reported for its resolve timeout
     /// (Alertmanager's `resolve_timeout`): `endsAt` = last seen + timeout.
-    /// Scans all firing alerts under the lock; the engine calls it every few
+    /// Scans the firing alerts shard by shard; the engine calls it every few
     /// seconds, not per event.
     public func resolveStale(now: Date, timeout: (Alert) -> Duration) -> [Alert] {
-        state.withLock { state in
-            var ended: [Alert] = []
-            for (fingerprint, alert) in state.active {
-                let limit = timeout(alert)
-                let deadline = alert.lastSeen.addingTimeInterval(limit.seconds)
-                guard deadline <= now else { continue }
-                var resolved = alert
-                resolved.endsAt = deadline
-                state.active[fingerprint] = nil
-                state.resolved[fingerprint] = resolved
-                ended.append(resolved)
+        var ended: [Alert] = []
+        for shard in shards {
+            let count = shard.state.withLock { state in
+                var count = 0
+                for (fingerprint, alert) in state.active {
+                    let deadline = alert.lastSeen.addingTimeInterval(timeout(alert).seconds)
+                    guard deadline <= now else { continue }
+                    var resolved = alert
+                    resolved.endsAt = deadline
+                    state.active[fingerprint] = nil
+                    state.resolved[fingerprint] = resolved
+                    ended.append(resolved)
+                    count += 1
+                }
+                return count
             }
-            return ended.sorted { $0.fingerprint < $1.fingerprint }
+            if count > 0 { activeTotal.subtract(count, ordering: .relaxed) }
         }
+        return ended.sorted { $0.fingerprint < $1.fingerprint }
     }
 
     /// Forgets resolved alerts that ended more than `retention` ago; returns their fingerprints.
     @discardableResult
     public func collectGarbage(now: Date, retention: Duration) -> [Fingerprint] {
-        state.withLock { state in
-            let cutoff = now.addingTimeInterval(-retention.seconds)
-            let doomed = state.resolved.values.filter { ($0.endsAt ?? now) <= cutoff }.map(\.fingerprint)
-            for fingerprint in doomed { state.resolved[fingerprint] = nil }
-            return doomed.sorted()
+        let cutoff = now.addingTimeInterval(-retention.seconds)
+        var doomed: [Fingerprint] = []
+        for shard in shards {
+            shard.state.withLock { state in
+                let expired = state.resolved.values.filter { ($0.endsAt ?? now) <= cutoff }.map(\.fingerprint)
+                for fingerprint in expired { state.resolved[fingerprint] = nil }
+                doomed.append(contentsOf: expired)
+            }
         }
+        return doomed.sorted()
     }
 
     /// Puts back alerts loaded from a state store (at start-up, before ingest
     /// begins): firing ones become active, resolved ones are retained.
     public func restore(_ alerts: [Alert]) {
-        state.withLock { state in
-            for alert in alerts {
+        for alert in alerts {
+            let added = shard(alert.fingerprint).state.withLock { state -> Int in
                 if alert.isFiring {
-                    state.active[alert.fingerprint] = alert
-                } else {
-                    state.resolved[alert.fingerprint] = alert
+                    let isNew = state.active.updateValue(alert, forKey: alert.fingerprint) == nil
+                    return isNew ? 1 : 0
                 }
+                state.resolved[alert.fingerprint] = alert
+                return 0
             }
+            if added > 0 { activeTotal.add(added, ordering: .relaxed) }
         }
     }
 }

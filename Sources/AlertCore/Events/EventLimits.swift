@@ -1,3 +1,5 @@
+public import struct Foundation.Date
+
 /// Caps on what one event may carry, so nothing a publisher sends can grow
 /// memory without bound (DESIGN.md §6). Config: `nats.limits`.
 public struct EventLimits: Sendable, Equatable {
@@ -13,6 +15,11 @@ public struct EventLimits: Sendable, Equatable {
     public var maxAnnotations: Int
     /// Longest annotation value (also `summary` and `description`), in bytes.
     public var maxAnnotationValueBytes: Int
+    /// How far past the receive time an event's `occurred_at_unix_ms` may lie.
+    /// A later time (a publisher's clock running ahead, or garbage) is
+    /// replaced by the receive time, so retention and `endsAt` never rest on
+    /// a publisher's clock. Config: `nats.limits.max_clock_skew`.
+    public var maxClockSkew: Duration
 
     public init(
         maxPayloadBytes: Int = 64 * 1024,
@@ -20,8 +27,10 @@ public struct EventLimits: Sendable, Equatable {
         maxLabelNameBytes: Int = 128,
         maxLabelValueBytes: Int = 1024,
         maxAnnotations: Int = 32,
-        maxAnnotationValueBytes: Int = 16 * 1024
+        maxAnnotationValueBytes: Int = 16 * 1024,
+        maxClockSkew: Duration = .seconds(300)
     ) {
+        self.maxClockSkew = maxClockSkew
         self.maxPayloadBytes = maxPayloadBytes
         self.maxLabels = maxLabels
         self.maxLabelNameBytes = maxLabelNameBytes
@@ -73,6 +82,33 @@ extension AlertEvent {
         }
     }
 
+    /// Brings the values a publisher controls into range, in place: an
+    /// `occurred_at_unix_ms` before 1970 or more than `maxClockSkew` past
+    /// `receivedAt` becomes 0 (= the receive time), and a NaN or infinite
+    /// `current_value`/`threshold_value` is carried as absent (an alert about
+    /// a diverged run must still fire; its NaN value cannot be forwarded as
+    /// JSON). Returns what was replaced, for the metrics; empty for a sane event.
+    public mutating func sanitize(receivedAt: Date, limits: EventLimits) -> EventAdjustments {
+        var adjusted: EventAdjustments = []
+        if occurredAtUnixMs != 0 {
+            let received = receivedAt.timeIntervalSince1970 * 1000
+            let latest = received + limits.maxClockSkew.seconds * 1000
+            if occurredAtUnixMs < 0 || Double(occurredAtUnixMs) > latest {
+                occurredAtUnixMs = 0
+                adjusted.insert(.occurredAt)
+            }
+        }
+        if let value = currentValue, !value.isFinite {
+            currentValue = nil
+            adjusted.insert(.currentValue)
+        }
+        if let value = thresholdValue, !value.isFinite {
+            thresholdValue = nil
+            adjusted.insert(.thresholdValue)
+        }
+        return adjusted
+    }
+
     /// Prometheus' label-name rule; names beginning with `__` are reserved.
     public static func isValidLabelName(_ name: String) -> Bool {
         var bytes = name.utf8.makeIterator()
@@ -110,4 +146,22 @@ extension String {
         }
         return result
     }
+}
+
+/// The fields `AlertEvent.sanitize` replaced in one event.
+public struct EventAdjustments: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// `occurred_at_unix_ms` was before 1970 or too far in the future: the receive time is used.
+    public static let occurredAt = EventAdjustments(rawValue: 1)
+    /// `current_value` was NaN or infinite: carried as absent.
+    public static let currentValue = EventAdjustments(rawValue: 2)
+    /// `threshold_value` was NaN or infinite: carried as absent.
+    public static let thresholdValue = EventAdjustments(rawValue: 4)
+
+    /// The field names, as the metric's `field` label carries them.
+    public static let fields: [(EventAdjustments, String)] = [
+        (.occurredAt, "occurred_at_unix_ms"), (.currentValue, "current_value"), (.thresholdValue, "threshold_value"),
+    ]
 }

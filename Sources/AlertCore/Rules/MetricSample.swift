@@ -31,8 +31,10 @@ public struct MetricSample: Sendable, Equatable {
     /// that must be a number: NaN compares false with every threshold and
     /// would silently poison a window.
     public func validate(_ limits: EventLimits) throws(EventRejection) {
-        if value.isNaN {
-            throw EventRejection(.invalidValue, "value is NaN")
+        // Not finite: an infinity would poison a rule's window for its whole
+        // length (every average, sum and rate over it becomes infinite or NaN).
+        if !value.isFinite {
+            throw EventRejection(.invalidValue, "value is \(value), a sample's value must be a finite number")
         }
         if labels.count > limits.maxLabels {
             throw EventRejection(.tooManyLabels, "\(labels.count) labels, the limit is \(limits.maxLabels)")

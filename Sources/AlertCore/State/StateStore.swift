@@ -14,6 +14,20 @@ public enum StateChange: Sendable, Equatable {
     /// A rule series' window and state (written on its transitions and periodically).
     case ruleSeriesUpserted(RuleSeries)
     case ruleSeriesRemoved(key: String)
+
+    /// What the change is about, for logs.
+    public var summary: String {
+        switch self {
+        case .alertUpserted(let alert): "alert \(alert.fingerprint)"
+        case .alertRemoved(let fingerprint): "alert \(fingerprint) (removal)"
+        case .silenceUpserted(let silence): "silence \(silence.id)"
+        case .silenceRemoved(let id): "silence \(id) (removal)"
+        case .notificationLogged(let entry): "notification log entry of receiver \(entry.receiver)"
+        case .notificationLogRemoved(let receiver, _): "notification log entry of receiver \(receiver) (removal)"
+        case .ruleSeriesUpserted(let series): "rule series \(series.key.prefix(200))"
+        case .ruleSeriesRemoved(let key): "rule series \(key.prefix(200)) (removal)"
+        }
+    }
 }
 
 /// Everything needed to rebuild the in-memory state after a restart.
@@ -44,6 +58,12 @@ public protocol StateStore: Sendable {
     func load() async throws -> PersistedState
     /// Applies changes in order. Called off the hot path, in batches.
     func record(_ changes: [StateChange]) async throws
+    /// Records dropped because they could never be written (poison items).
+    var droppedRecords: Int { get }
+}
+
+extension StateStore {
+    public var droppedRecords: Int { 0 }
 }
 
 /// A `StateStore` in process memory.

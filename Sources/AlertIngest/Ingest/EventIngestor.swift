@@ -1,6 +1,6 @@
 public import AlertCore
 public import Logging
-import Foundation
+public import struct Foundation.Date
 
 /// The ingest handler of an event subscription: size check, decode (protobuf
 /// or JSON by `Content-Type`), validation, and the alert store update — all
@@ -73,14 +73,20 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
             if let start { counters.sampleProcessing(seconds: Self.seconds(start.duration(to: .now))) }
         }
         do throws(EventRejection) {
-            let event = try decode(payload, contentType: contentType, subject: subject)
+            var event = try decode(payload, contentType: contentType, subject: subject)
             try event.validate(limits)
             counters.decoded.add(1, ordering: .relaxed)
-            apply(event, acknowledgement: acknowledgement)
+            let now = clock.now()
+            let adjusted = event.sanitize(receivedAt: now, limits: limits)
+            if !adjusted.isEmpty {
+                counters.recordAdjustments(adjusted)
+                rejectionLog.recordAdjustment(adjusted, subject: subject, event: event)
+            }
+            apply(event, receivedAt: now, acknowledgement: acknowledgement)
             if let rules {
                 // A rule alert derived from events carries no acknowledgement:
                 // the event's own is handled by `apply`.
-                for transition in rules.observe(event, at: clock.now()) { transitions.append(transition) }
+                for transition in rules.observe(event, at: now) { transitions.append(transition) }
             }
         } catch {
             counters.reject(error.reason)
@@ -106,10 +112,11 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
         }
     }
 
-    /// Applies a decoded, valid event to the store. With an acknowledgement,
-    /// it is acked now when nothing durable changed, else handed on with the transition.
-    public func apply(_ event: AlertEvent, acknowledgement: (any Acknowledgeable)? = nil) {
-        let transition = store.apply(event, receivedAt: clock.now())
+    /// Applies a decoded, valid, sanitized event to the store. With an
+    /// acknowledgement, it is acked now when nothing durable changed, else
+    /// handed on with the transition.
+    public func apply(_ event: AlertEvent, receivedAt: Date? = nil, acknowledgement: (any Acknowledgeable)? = nil) {
+        let transition = store.apply(event, receivedAt: receivedAt ?? clock.now())
         switch transition {
         case .duplicate:
             counters.duplicates.add(1, ordering: .relaxed)

@@ -19,6 +19,11 @@ public final class IngestCounters: Sendable {
     public let resolvesOfUnknown = Atomic<Int>(0)
     /// New alerts refused because the active-alert cap was reached.
     public let refusedAtCapacity = Atomic<Int>(0)
+    /// Events whose time or values were out of range and replaced
+    /// (`AlertEvent.sanitize`), by field: occurred_at, current_value, threshold_value.
+    public let adjustedOccurredAt = Atomic<Int>(0)
+    public let adjustedCurrentValue = Atomic<Int>(0)
+    public let adjustedThresholdValue = Atomic<Int>(0)
     private let rejections = Mutex<[RejectReason: Int]>([:])
     /// Sampled processing times (seconds) not yet taken by metrics; bounded.
     private let processingSamples = Mutex<[Double]>([])
@@ -27,6 +32,21 @@ public final class IngestCounters: Sendable {
 
     func reject(_ reason: RejectReason) {
         rejections.withLock { $0[reason, default: 0] += 1 }
+    }
+
+    func recordAdjustments(_ adjusted: EventAdjustments) {
+        if adjusted.contains(.occurredAt) { adjustedOccurredAt.add(1, ordering: .relaxed) }
+        if adjusted.contains(.currentValue) { adjustedCurrentValue.add(1, ordering: .relaxed) }
+        if adjusted.contains(.thresholdValue) { adjustedThresholdValue.add(1, ordering: .relaxed) }
+    }
+
+    /// Replaced fields by their name in the event contract.
+    public var adjustedByField: [String: Int] {
+        [
+            "occurred_at_unix_ms": adjustedOccurredAt.load(ordering: .relaxed),
+            "current_value": adjustedCurrentValue.load(ordering: .relaxed),
+            "threshold_value": adjustedThresholdValue.load(ordering: .relaxed),
+        ]
     }
 
     func sampleProcessing(seconds: Double) {

@@ -29,6 +29,7 @@ public final class JetStreamStateStore: StateStore {
     private let notificationLog: KeyValueBucket
     private let ruleSeries: KeyValueBucket
     private let revisions = Mutex<[String: UInt64]>([:])
+    private let dropped = Atomic<Int>(0)
     private let logger: Logger
 
     public init(jetStream: JetStream, settings: Settings, logger: Logger) throws(NATSError) {
@@ -41,7 +42,7 @@ public final class JetStreamStateStore: StateStore {
 
     public func load() async throws -> PersistedState {
         try await runBlocking("nats-alerter.state-load") { () throws -> PersistedState in
-            let decoder = JSONDecoder()
+            let decoder = StateCoding.decoder()
             var state = PersistedState()
             var seen: [String: UInt64] = [:]
             for (key, value, revision) in try self.alerts.entries() {
@@ -65,29 +66,55 @@ public final class JetStreamStateStore: StateStore {
         }
     }
 
+    /// Writes the changes in order. A change that cannot be encoded, or that
+    /// the server refuses as too large, is a poison item: it is dropped
+    /// (logged, counted in `droppedRecords`) and the others are written —
+    /// one bad record must never hold every later write (and so every ack)
+    /// back. Any other failure (NATS unreachable) throws, and the caller
+    /// retries the whole batch (writes are idempotent).
     public func record(_ changes: [StateChange]) async throws {
         try await runBlocking("nats-alerter.state-write") { () throws in
-            let encoder = JSONEncoder()
+            let encoder = StateCoding.encoder()
             for change in changes {
-                switch change {
-                case .alertUpserted(let alert):
-                    try self.write(self.alerts, alert.fingerprint.description, try encoder.encode(alert))
-                case .alertRemoved(let fingerprint):
-                    try self.remove(self.alerts, fingerprint.description)
-                case .silenceUpserted(let silence):
-                    try self.write(self.silences, silence.id, try encoder.encode(silence))
-                case .silenceRemoved(let id):
-                    try self.remove(self.silences, id)
-                case .notificationLogged(let entry):
-                    try self.write(self.notificationLog, Self.logKey(entry.receiver, entry.groupKey), try encoder.encode(entry))
-                case .notificationLogRemoved(let receiver, let groupKey):
-                    try self.remove(self.notificationLog, Self.logKey(receiver, groupKey))
-                case .ruleSeriesUpserted(let series):
-                    try self.write(self.ruleSeries, Self.safeKey(series.key), try encoder.encode(series))
-                case .ruleSeriesRemoved(let key):
-                    try self.remove(self.ruleSeries, Self.safeKey(key))
+                do {
+                    try self.apply(change, encoder)
+                } catch let error as EncodingError {
+                    self.drop(change, reason: "unencodable", detail: "\(error)")
+                } catch let error as NATSError where error.isMessageTooLarge {
+                    self.drop(change, reason: "too_large", detail: error.description)
                 }
             }
+        }
+    }
+
+    /// State records dropped as poison items since start.
+    public var droppedRecords: Int { dropped.load(ordering: .relaxed) }
+
+    private func drop(_ change: StateChange, reason: String, detail: String) {
+        dropped.add(1, ordering: .relaxed)
+        logger.error("state record dropped: it cannot be written; the other records are", metadata: [
+            "record": .string(change.summary), "reason": .string(reason), "error": .string(String(detail.prefix(500))),
+        ])
+    }
+
+    private func apply(_ change: StateChange, _ encoder: JSONEncoder) throws {
+        switch change {
+        case .alertUpserted(let alert):
+            try write(alerts, alert.fingerprint.description, try encoder.encode(alert))
+        case .alertRemoved(let fingerprint):
+            try remove(alerts, fingerprint.description)
+        case .silenceUpserted(let silence):
+            try write(silences, silence.id, try encoder.encode(silence))
+        case .silenceRemoved(let id):
+            try remove(silences, id)
+        case .notificationLogged(let entry):
+            try write(notificationLog, Self.logKey(entry.receiver, entry.groupKey), try encoder.encode(entry))
+        case .notificationLogRemoved(let receiver, let groupKey):
+            try remove(notificationLog, Self.logKey(receiver, groupKey))
+        case .ruleSeriesUpserted(let series):
+            try write(ruleSeries, Self.safeKey(series.key), try encoder.encode(series))
+        case .ruleSeriesRemoved(let key):
+            try remove(ruleSeries, Self.safeKey(key))
         }
     }
 

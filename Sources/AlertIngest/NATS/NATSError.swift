@@ -21,6 +21,14 @@ public struct NATSError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(operation): \(statusText)" }
+
+    /// The message is larger than the server accepts: sending it again
+    /// cannot succeed (a poison item, not an outage).
+    public var isMessageTooLarge: Bool {
+        code == Int32(bitPattern: NATS_MAX_PAYLOAD.rawValue)
+            || statusText.localizedCaseInsensitiveContains("maximum payload")
+            || statusText.localizedCaseInsensitiveContains("message size exceeds")
+    }
 }
 
 @inline(__always)

@@ -15,6 +15,9 @@ public final class DeliveryStatistics: Sendable {
         public var retries = 0
         public var queued = 0
         public var dropped = 0
+        /// Alerts a receiver refused one by one (Alertmanager's 400 for one
+        /// alert of a batch, found by splitting the batch) and that were dropped.
+        public var alertsRejected = 0
     }
 
     /// Latency histogram bucket bounds, in seconds.

@@ -50,7 +50,8 @@ public final class Notifiers: Sendable {
         for receiver in receivers {
             var integrations: [any Integration] = []
             for config in receiver.alertmanager {
-                let forwarder = AlertmanagerNotifier(configuration: config, poster: HTTPPoster(client: try client(for: config.tls)), logger: logger, lookup: lookup)
+                let forwarder = AlertmanagerNotifier(configuration: config, poster: HTTPPoster(client: try client(for: config.tls)), logger: logger,
+                                                     lookup: lookup, rejections: (statistics, receiver.name))
                 forwarders.append(forwarder)
                 integrations.append(forwarder)
             }

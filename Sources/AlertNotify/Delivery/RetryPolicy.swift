@@ -1,6 +1,9 @@
 /// When to try a failed delivery again: exponential backoff with jitter,
 /// bounded by a deadline per notification. A receiver's `Retry-After` is a
-/// floor on the wait, never shortened by jitter.
+/// floor on the wait, never shortened by jitter, and capped at
+/// `maximumDelay`: a receiver cannot park a notification (and, in durable
+/// mode, every later one for the same integration) for longer than the
+/// longest backoff.
 public struct RetryPolicy: Sendable, Equatable {
     public var initialDelay: Duration
     public var multiplier: Double
@@ -22,7 +25,7 @@ public struct RetryPolicy: Sendable, Equatable {
         var seconds = initialDelay.seconds * pow(multiplier, Double(max(0, attempt - 1)))
         seconds = min(seconds, maximumDelay.seconds) * random
         var delay = Duration.milliseconds(Int64(seconds * 1000))
-        if let retryAfter, retryAfter > delay { delay = retryAfter }
+        if let retryAfter, retryAfter > delay { delay = min(retryAfter, max(maximumDelay, delay)) }
         return delay
     }
 

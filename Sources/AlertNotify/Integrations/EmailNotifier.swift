@@ -66,7 +66,21 @@ public struct EmailNotifier: Integration {
             }
         }
 
-        let recipients = try addresses(configuration.to, "to")
+        // Recipients come from the configuration only: `to` is split into its
+        // entries before rendering, and each entry must render to exactly one
+        // mailbox, so a comma in a label value cannot add a recipient.
+        var recipients: [EmailAddress] = []
+        for entry in Self.splitAddressList(configuration.to) {
+            let rendered = try addresses(entry, "to")
+            guard rendered.count == 1 else {
+                throw NotifyError(.permanent, reason: "config", message: "email to: the entry \(entry.debugDescription) rendered to \(rendered.count) addresses; "
+                                  + "each comma-separated entry of `to` must render to one mailbox (event data cannot add recipients)")
+            }
+            recipients.append(contentsOf: rendered)
+        }
+        guard !recipients.isEmpty else {
+            throw NotifyError(.permanent, reason: "config", message: "email to: no recipient")
+        }
         let senders = try addresses(configuration.from, "from")
         guard senders.count == 1, let sender = senders.first else {
             throw NotifyError(.permanent, reason: "config", message: "email from: \(senders.count) addresses, expected one")
@@ -96,6 +110,38 @@ public struct EmailNotifier: Integration {
             html: try render(configuration.html, .html, "html")
         )
         return ComposedEmail(sender: sender, recipients: recipients, message: message)
+    }
+
+    /// The entries of a configured address list, split on commas outside
+    /// quotes, angle brackets, comments and Mustache tags (`{{…}}`); blank entries dropped.
+    static func splitAddressList(_ source: String) -> [String] {
+        var entries: [String] = []
+        var current = ""
+        var quoted = false, escaped = false
+        var angle = 0, comment = 0, tag = 0
+        var previous: Character = " "
+        for character in source {
+            defer { previous = character }
+            if escaped { escaped = false; current.append(character); continue }
+            switch character {
+            case "\\" where quoted: escaped = true
+            case "\"" where tag == 0: quoted.toggle()
+            case "<" where !quoted && tag == 0: angle += 1
+            case ">" where !quoted && tag == 0: angle = max(0, angle - 1)
+            case "(" where !quoted && tag == 0: comment += 1
+            case ")" where !quoted && tag == 0: comment = max(0, comment - 1)
+            case "{" where previous == "{": tag += 1
+            case "}" where previous == "}": tag = max(0, tag - 1)
+            case "," where !quoted && angle == 0 && comment == 0 && tag == 0:
+                entries.append(current)
+                current = ""
+                continue
+            default: break
+            }
+            current.append(character)
+        }
+        entries.append(current)
+        return entries.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
     }
 
     /// Address headers a configuration may set; their values must parse as address lists.

@@ -50,15 +50,27 @@ public struct HTTPPoster: Sendable {
         }
     }
 
-    /// `Retry-After` as delta-seconds or an HTTP date.
+    /// The longest `Retry-After` honoured: a receiver cannot park a
+    /// notification for longer (the retry deadline gives up sooner anyway).
+    public static let maximumRetryAfter: Duration = .seconds(3600)
+
+    /// `Retry-After` as delta-seconds or an HTTP date, capped at
+    /// `maximumRetryAfter`. A receiver's reply is data from outside: `inf`,
+    /// `1e300`, `nan`, negative numbers and garbage never trap (nil or capped).
     static func retryAfter(_ value: String?) -> Duration? {
-        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        if let seconds = Double(value), seconds >= 0 { return .milliseconds(Int64(seconds * 1000)) }
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty, value.utf8.count <= 64 else { return nil }
+        let cap = maximumRetryAfter.seconds
+        if let seconds = Double(value) {
+            guard !seconds.isNaN, seconds >= 0 else { return nil }
+            return .milliseconds(Int64(min(seconds, cap) * 1000))
+        }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         if let date = formatter.date(from: value) {
-            return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
+            let wait = date.timeIntervalSinceNow
+            guard wait.isFinite else { return nil }
+            return .milliseconds(Int64(min(max(0, wait), cap) * 1000))
         }
         return nil
     }

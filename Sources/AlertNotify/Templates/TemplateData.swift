@@ -71,8 +71,12 @@ public struct TemplateData: Sendable {
             "repeatCount": alert.repeatCount,
             "hasRepeats": alert.repeatCount > 0,
             "repeatText": alert.repeatCount > 0 ? "reported \(alert.repeatCount) more time\(alert.repeatCount == 1 ? "" : "s")" : "",
-            "generatorURL": alert.generatorURL,
         ]
+        // Only a safe absolute http(s) URL reaches a template (see `SafeURL`):
+        // Slack reads `<{{generatorURL}}|source>` as a link or a mention. Left
+        // out otherwise: Mustache treats an empty string as true, which
+        // rendered a bare `<|source>`.
+        if let url = SafeURL.absoluteHTTP(alert.generatorURL) { context["generatorURL"] = url }
         if let endsAt = alert.endsAt {
             context["endsAt"] = Self.rfc3339(endsAt)
             context["endsAtText"] = Self.human(endsAt, now: now)
@@ -116,7 +120,9 @@ public struct TemplateData: Sendable {
     }
 
     static func duration(_ seconds: Double) -> String {
-        let total = Int(seconds.rounded())
+        // Clamped: times come from publishers (bounded at ingest, but a
+        // template must never trap on a duration).
+        let total = seconds.isFinite ? Int(min(max(seconds, 0), 1e12).rounded()) : 0
         if total < 60 { return "\(total)s" }
         if total < 3600 { return "\(total / 60)m" + (total % 60 > 0 ? " \(total % 60)s" : "") }
         if total < 86400 { return "\(total / 3600)h" + (total % 3600 / 60 > 0 ? " \(total % 3600 / 60)m" : "") }

@@ -330,8 +330,10 @@ public enum ConfigLoader {
             "max_annotations": \.maxAnnotations,
             "max_annotation_value_bytes": \.maxAnnotationValueBytes,
         ]
-        for (key, value) in r.mapping(node, path, allowed: Set(keys.keys)) {
-            if let number = r.int(value, "\(path).\(key)", min: 1), let keyPath = keys[key] {
+        for (key, value) in r.mapping(node, path, allowed: Set(keys.keys).union(["max_clock_skew"])) {
+            if key == "max_clock_skew" {
+                if let skew = r.duration(value, "\(path).\(key)") { limits.maxClockSkew = skew }
+            } else if let number = r.int(value, "\(path).\(key)", min: 1), let keyPath = keys[key] {
                 limits[keyPath: keyPath] = number
             }
         }

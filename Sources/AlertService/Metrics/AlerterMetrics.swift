@@ -16,6 +16,31 @@ public final class AlerterMetrics: Sendable {
     private let exported = Mutex<[String: Int64]>([:])
     private let exportedSeconds = Mutex<[String: Double]>([:])
     private let knownAlertTypes = Mutex<Set<String>>([])
+    /// (alertname, severity) pairs exported by `nats_alerter_alerts_active`,
+    /// so a name that stopped firing goes back to 0 instead of keeping its last value.
+    private let exportedActivePairs = Mutex<Set<[String]>>([])
+    /// Alert types (names) given a series of their own: publishers choose
+    /// them, so past `maxAlertTypeSeries` further names are folded into `other`.
+    private let admittedAlertTypes = Mutex<Set<String>>([])
+    static let maxAlertTypeSeries = 1000
+    static let otherLabel = "other"
+
+    /// The label value a metric uses for an alert type: itself while fewer
+    /// than `maxAlertTypeSeries` types were seen, else `other` for new ones.
+    func alertTypeLabel(_ name: String) -> String {
+        admittedAlertTypes.withLock { admitted in
+            if admitted.contains(name) { return name }
+            guard admitted.count < Self.maxAlertTypeSeries, name != Self.otherLabel else { return Self.otherLabel }
+            admitted.insert(name)
+            return name
+        }
+    }
+
+    /// A `severity` label value for the metrics: the known ones, else `other`
+    /// (an event's own `labels` may carry any severity text).
+    static func severityLabel(_ value: String) -> String {
+        value.isEmpty || Severity(name: value) != nil ? value : otherLabel
+    }
 
     /// The per-alert part of a scrape (see `refresh`).
     struct AlertScan: Sendable {
@@ -85,6 +110,9 @@ public final class AlerterMetrics: Sendable {
         static let notificationRetries = "Delivery attempts that failed and were retried, by receiver and integration."
         static let queueDepth = "Notifications waiting in an integration's queue."
         static let dropped = "Notifications dropped because an integration's queue was full."
+        static let adjusted = "Accepted events with a field out of range that was replaced: occurred_at_unix_ms before 1970 or past the receive time + nats.limits.max_clock_skew (the receive time is used), NaN/Inf current_value or threshold_value (carried as absent)."
+        static let stateDropped = "State records dropped because they could never be written (cannot be encoded, or too large for the server); the others were written."
+        static let alertmanagerRejected = "Alerts Alertmanager refused on their own (found by splitting a refused batch) and dropped; the other alerts of the batch were kept."
         static let latency = "Time from a notification's first delivery attempt to its success, by integration."
         static let notificationsDeadLettered = "Notifications the durable outbox gave up on and sent to the dead-letter subject, by receiver, integration and reason."
         static let eventsDeadLettered = "Rejected events republished to the dead-letter subject, by reason."
@@ -144,31 +172,45 @@ public final class AlerterMetrics: Sendable {
             for reason in RejectReason.allCases {
                 counter("nats_alerter_events_rejected_total", labels + [("reason", reason.rawValue)], Help.rejected, to: counters.rejected(reason))
             }
+            for (field, count) in counters.adjustedByField {
+                counter("nats_alerter_events_adjusted_total", labels + [("field", field)], Help.adjusted, to: count)
+            }
             counter("nats_alerter_nats_slow_consumer_dropped_total", labels, Help.slowConsumer, to: Int(dropped))
             gauge("nats_alerter_nats_pending_messages", labels, Help.pending, Double(pending))
             let processing = registry.makeValueHistogram(descriptor: Self.descriptor("nats_alerter_event_processing_seconds", Help.processing),
                                                          labels: labels, buckets: Self.processingBuckets)
             for sample in counters.drainProcessingSamples() { processing.record(sample) }
         }
+        counter("nats_alerter_state_records_dropped_total", [], Help.stateDropped, to: runtime.stateStore.droppedRecords)
         // Alerts. A pass over every active alert (and its silence and
         // inhibition marks) costs seconds at a million alerts, so above
         // `fullScanLimit` it runs at most every `scanInterval` and scrapes in
         // between reuse its result.
         let scan = await alertScan(now: now)
-        let firingTypes = scan.firingTypes
+        let firingTypes = Set(scan.firingTypes.map(alertTypeLabel))
+        var triggered: [String: Int] = [:]
+        for (type, count) in runtime.alertsTriggeredByType { triggered[alertTypeLabel(type), default: 0] += count }
         let previousTypes = knownAlertTypes.withLock { known in
-            defer { known.formUnion(firingTypes); known.formUnion(runtime.alertsTriggeredByType.keys) }
+            defer { known.formUnion(firingTypes); known.formUnion(triggered.keys) }
             return known
         }
+        var active: [[String]: Int] = [:]
         for (name, bySeverity) in scan.byNameAndSeverity {
             for (severity, count) in bySeverity {
-                gauge("nats_alerter_alerts_active", [("alertname", name), ("severity", severity)], Help.activeAlerts, Double(count))
+                active[[alertTypeLabel(name), Self.severityLabel(severity)], default: 0] += count
             }
         }
-        for type in previousTypes.union(firingTypes).union(runtime.alertsTriggeredByType.keys) {
+        let previousPairs = exportedActivePairs.withLock { exported in
+            defer { exported.formUnion(active.keys) }
+            return exported
+        }
+        for pair in previousPairs.union(active.keys) {
+            gauge("nats_alerter_alerts_active", [("alertname", pair[0]), ("severity", pair[1])], Help.activeAlerts, Double(active[pair] ?? 0))
+        }
+        for type in previousTypes.union(firingTypes).union(triggered.keys) {
             gauge("alert_active", [("alert_type", type)], Help.alertActive, firingTypes.contains(type) ? 1 : 0)
         }
-        for (type, count) in runtime.alertsTriggeredByType {
+        for (type, count) in triggered {
             counter("alerts_triggered_total", [("alert_type", type)], Help.triggered, to: count)
         }
         gauge("nats_alerter_alerts_suppressed", [("reason", "silenced")], Help.suppressed, Double(scan.silenced))
@@ -184,6 +226,9 @@ public final class AlerterMetrics: Sendable {
                 counter("nats_alerter_notifications_total", labels, Help.notifications, to: counts.delivered)
                 counter("nats_alerter_notification_retries_total", labels, Help.notificationRetries, to: counts.retries)
                 counter("nats_alerter_notifications_dropped_total", labels, Help.dropped, to: counts.dropped)
+                if key.integration == "alertmanager" {
+                    counter("nats_alerter_alertmanager_alerts_rejected_total", [("receiver", key.receiver)], Help.alertmanagerRejected, to: counts.alertsRejected)
+                }
                 gauge("nats_alerter_notification_queue_depth", labels, Help.queueDepth, Double(max(0, counts.queued)))
                 for (reason, count) in counts.failed {
                     counter("nats_alerter_notifications_failed_total", labels + [("reason", reason)], Help.notificationsFailed, to: count)

@@ -92,18 +92,33 @@ final class NotificationOutbox: Sendable {
 
     /// Stores one message per integration of the notification's receiver and
     /// makes sure each has a consumer. Blocking (waits for the stream's acks).
+    ///
+    /// Throws only what a later attempt can cure (NATS unreachable): the
+    /// caller then holds this notification and the events behind it. A
+    /// notification that can never be stored — it cannot be encoded, or the
+    /// server refuses it as too large — is dead-lettered here and the call
+    /// returns, so one poison item never blocks the notifications after it.
     func publish(_ notification: AlertCore.Notification) throws(NATSError) {
         let addresses = Self.addresses(of: notification.receiver, in: runtime.notifiers).map(\.0)
         guard !addresses.isEmpty else { return }
         let body: Data
         do {
-            body = try JSONEncoder().encode(notification)
+            body = try StateCoding.encoder().encode(notification)
         } catch {
-            throw NATSError(operation: "outbox", message: "cannot encode notification \(notification.groupKey): \(error)")
+            for address in addresses {
+                recordDeadLetter(address, groupKey: notification.groupKey, reason: "unencodable", message: "\(error)", attempts: 0,
+                                 payload: Array(notification.groupKey.utf8))
+            }
+            return
         }
         for address in addresses {
             try ensureConsumer(address)
-            try jetStream.publish(subject: subject(address), payload: [UInt8](body), messageID: "\(notification.id).\(address.token)")
+            do {
+                try jetStream.publish(subject: subject(address), payload: [UInt8](body), messageID: "\(notification.id).\(address.token)")
+            } catch where error.isMessageTooLarge {
+                recordDeadLetter(address, groupKey: notification.groupKey, reason: "too_large",
+                                 message: "\(body.count) bytes: \(error)", attempts: 0, payload: Array(notification.groupKey.utf8))
+            }
         }
     }
 
@@ -165,7 +180,7 @@ final class NotificationOutbox: Sendable {
     func deliver(_ delivery: JetStreamDelivery, to address: Address) async {
         let notification: AlertCore.Notification
         do {
-            notification = try JSONDecoder().decode(AlertCore.Notification.self, from: Data(delivery.payload))
+            notification = try StateCoding.decoder().decode(AlertCore.Notification.self, from: Data(delivery.payload))
         } catch {
             deadLetter(delivery, address, groupKey: nil, reason: "undecodable", message: "\(error)", attempts: 0)
             return
@@ -236,6 +251,12 @@ final class NotificationOutbox: Sendable {
     }
 
     private func deadLetter(_ delivery: JetStreamDelivery, _ address: Address, groupKey: String?, reason: String, message: String, attempts: Int) {
+        recordDeadLetter(address, groupKey: groupKey, reason: reason, message: message, attempts: attempts, payload: [UInt8](delivery.payload))
+        delivery.term()
+    }
+
+    /// Counts, logs and (if configured) republishes a notification given up on.
+    private func recordDeadLetter(_ address: Address, groupKey: String?, reason: String, message: String, attempts: Int, payload: [UInt8]) {
         deadLetters.record(receiver: address.receiver, integration: address.kind, reason: reason)
         logger.error("notification dead-lettered", metadata: [
             "receiver": .string(address.receiver), "integration": .string(address.label), "group_key": .string(groupKey ?? "?"),
@@ -244,7 +265,7 @@ final class NotificationOutbox: Sendable {
         ])
         if let subject = deadLetterSubject {
             do {
-                try jetStream.connection.publish(subject: subject, payload: [UInt8](delivery.payload), headers: [
+                try jetStream.connection.publish(subject: subject, payload: payload, headers: [
                     ("Nats-Alerter-Notify-Reason", reason), ("Nats-Alerter-Receiver", address.receiver),
                     ("Nats-Alerter-Integration", address.label),
                     ("Nats-Alerter-Notify-Error", String(message.prefix(1000)).replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")),
@@ -253,7 +274,6 @@ final class NotificationOutbox: Sendable {
                 logger.error("could not publish to the dead-letter subject", metadata: ["subject": .string(subject), "error": .string("\(error)")])
             }
         }
-        delivery.term()
     }
 }
 
