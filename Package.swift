@@ -169,16 +169,16 @@ let package = Package(
 
 // The libFuzzer executables exist only in fuzz builds (scripts/fuzz.sh sets
 // NATS_ALERTER_FUZZ=1 and builds with -sanitize=fuzzer,address into
-// .build-fuzz): libFuzzer supplies their `main`, so an ordinary build could
-// not link them.
+// .build-fuzz): they call libFuzzer's driver, which only a fuzzer build links.
 if Context.environment["NATS_ALERTER_FUZZ"] == "1" {
     let fuzzTargets: [(name: String, harness: String)] = [
         ("fuzz-protobuf-event", "IngestFuzzing"), ("fuzz-json-event", "IngestFuzzing"), ("fuzz-sample", "IngestFuzzing"),
         ("fuzz-matcher", "IngestFuzzing"), ("fuzz-config", "ServiceFuzzing"), ("fuzz-silence-api", "ServiceFuzzing"),
     ]
+    package.targets.append(.target(name: "FuzzDriver", path: "Tests/Fuzz/Driver", swiftSettings: swiftSettings))
     for (name, harness) in fuzzTargets {
         package.targets.append(.executableTarget(
-            name: name, dependencies: [.target(name: harness)], path: "Tests/Fuzz/Targets/\(name)", swiftSettings: swiftSettings
+            name: name, dependencies: ["FuzzDriver", .target(name: harness)], path: "Tests/Fuzz/Targets/\(name)", swiftSettings: swiftSettings
         ))
         package.products.append(.executable(name: name, targets: [name]))
     }

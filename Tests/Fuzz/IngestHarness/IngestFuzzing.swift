@@ -81,8 +81,11 @@ public enum IngestFuzzing {
                   subjects: [SubjectPattern("metrics.>")]),
     ]
 
-    static func afterDecoding(_ event: AlertEvent) throws(EventRejection) -> Outcome {
+    /// The steps of `EventIngestor` after decoding: validate, sanitize against the receive time, apply.
+    static func afterDecoding(_ decoded: AlertEvent) throws(EventRejection) -> Outcome {
+        var event = decoded
         try event.validate(EventLimits())
+        _ = event.sanitize(receivedAt: receivedAt, limits: EventLimits())
         _ = event.fingerprint
         let store = AlertStore()
         var times: [String] = []
