@@ -17,7 +17,7 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 FROM ${SWIFT_IMAGE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      pkg-config libnats-dev libprotobuf-c-dev libcurl4-openssl-dev \
+      pkg-config libnats-dev libprotobuf-c-dev libcurl4-openssl-dev libre2-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so source edits reuse the resolved packages' layer.
@@ -30,7 +30,7 @@ RUN swift build -c release --product nats-alerter --static-swift-stdlib \
 FROM ${RUNTIME_IMAGE} AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libnats3.4 libprotobuf-c1 libcurl4 libstdc++6 ca-certificates tzdata curl \
+      libnats3.4 libprotobuf-c1 libcurl4 libre2-9 libstdc++6 ca-certificates tzdata curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin nats-alerter
 COPY --from=build /out/nats-alerter /usr/local/bin/nats-alerter

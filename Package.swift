@@ -45,6 +45,17 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CRE2System",
+            pkgConfig: "re2",
+            providers: [.apt(["libre2-dev"])]
+        ),
+        // RE2 behind a C interface (compile, full match, free): the regex
+        // engine of every matcher, as Go's regexp is Alertmanager's.
+        .target(
+            name: "CRE2",
+            dependencies: ["CRE2System"]
+        ),
         // protoc-c output for proto/, committed; regenerate with scripts/generate-proto.sh.
         .target(
             name: "CAlertProto",
@@ -56,6 +67,7 @@ let package = Package(
         .target(
             name: "AlertCore",
             dependencies: [
+                "CRE2",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -164,7 +176,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )
 
 // The libFuzzer executables exist only in fuzz builds (scripts/fuzz.sh sets

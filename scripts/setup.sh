@@ -12,7 +12,7 @@
 # Runs `apt-get update` once before the first install, as a fresh machine needs.
 set -euo pipefail
 
-packages=(pkg-config libnats-dev libprotobuf-c-dev libcurl4-openssl-dev nats-server prometheus-alertmanager)
+packages=(pkg-config libnats-dev libprotobuf-c-dev libcurl4-openssl-dev libre2-dev nats-server prometheus-alertmanager)
 if [[ "${1:-}" == "--test" ]]; then
     packages+=(protobuf-c-compiler protobuf-compiler python3-aiosmtpd openssl prometheus
                golang-go golang-github-nats-io-go-nats-dev golang-google-protobuf-dev

@@ -23,12 +23,13 @@ public struct AlertOutput: Sendable {
             logger.error("alert refused: the active-alert limit (state.max_active_alerts) is reached", metadata: [
                 "event": "alert_refused", "fingerprint": .string(fingerprint.description),
             ])
-        case .duplicate, .resolveOfUnknown:
+        case .duplicate, .resolveOfUnknown, .staleFiring:
             break
         }
     }
 
-    /// One line per notification, until notifiers deliver them.
+    /// One line per notification (per integration of its receiver, named in
+    /// `integration`), until notifiers deliver them.
     public func emit(_ notification: AlertCore.Notification) {
         var metadata: Logger.Metadata = [
             "event": "notification",
@@ -37,6 +38,7 @@ public struct AlertOutput: Sendable {
             "group_labels": .dictionary(notification.groupLabels.dictionary.mapValues { .string($0) }),
             "firing": .array(notification.firing.map { .dictionary(alertFields($0)) }),
         ]
+        if let integration = notification.integration { metadata["integration"] = .string(integration) }
         if notification.sendResolved {
             metadata["resolved"] = .array(notification.resolved.map { .dictionary(alertFields($0)) })
         }

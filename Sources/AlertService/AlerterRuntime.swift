@@ -125,7 +125,8 @@ public final class AlerterRuntime: Sendable {
             externalURL: config.externalURL, logger: logger, lookup: { store.alert($0) },
             makeEmail: { [templates = config.templates, externalURL = config.externalURL] in
                 EmailNotifier(configuration: $0, templates: templates, externalURL: externalURL)
-            }
+            },
+            onGivenUp: { [notificationLog] in notificationLog.revert($0) }
         )
         let task = Task { await notifiers.run() }
         let previous = state.withLock { state in

@@ -207,6 +207,8 @@ public final class IngestService: Service {
         await runtime.outbox?.stop(grace: .seconds(5))
         await runtime.stopNotifiers(grace: .seconds(10))
         flushActivity(now: runtime.clock.now(), force: true)
+        // The final write: a silence posted after it would be lost, so the API refuses them from here on.
+        runtime.silencer.close()
         if !(await persist()) {
             logger.error("shutting down with state not written; the unacknowledged events will be redelivered")
         }

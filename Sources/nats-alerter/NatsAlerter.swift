@@ -104,14 +104,17 @@ extension NatsAlerter {
         func run() async throws {
             let config: AlerterConfig
             do {
-                config = try ConfigLoader.load(path: options.config)
+                // A plain Alertmanager file loads too; its missing nats section is a note.
+                config = try ConfigLoader.load(path: options.config, requireNATS: false)
             } catch {
                 FileHandle.standardError.write(Data("\(error)\n".utf8))
                 throw ExitCode(1)
             }
             var lines = ["\(options.config): valid"]
-            lines.append("  nats servers: \(config.nats.connection.servers.joined(separator: ", "))")
-            lines.append("  subjects: \(config.nats.subjects.joined(separator: ", "))" + (config.nats.queueGroup.map { " (queue group \($0))" } ?? ""))
+            if !config.nats.subjects.isEmpty {
+                lines.append("  nats servers: \(config.nats.connection.servers.joined(separator: ", "))")
+                lines.append("  subjects: \(config.nats.subjects.joined(separator: ", "))" + (config.nats.queueGroup.map { " (queue group \($0))" } ?? ""))
+            }
             lines.append("  state backend: \(config.state.backend.rawValue) (max active alerts \(config.state.maxActiveAlerts))")
             lines.append("  receivers: \(config.engine.receivers.keys.sorted().joined(separator: ", "))")
             lines.append("  inhibit rules: \(config.engine.inhibitRules.count), time intervals: \(config.engine.timeIntervals.isEmpty ? "none" : config.engine.timeIntervals.keys.sorted().joined(separator: ", "))")
@@ -125,6 +128,9 @@ extension NatsAlerter {
             }
             if !config.acceptedButUnused.isEmpty {
                 lines.append("  read but not used by this version: \(config.acceptedButUnused.joined(separator: ", "))")
+            }
+            for note in config.notes {
+                lines.append("  note: \(note)")
             }
             lines.append("routing tree:")
             lines.append(Route(root: config.engine.route).treeDescription.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
@@ -274,7 +280,7 @@ extension NatsAlerter {
             @OptionGroup var options: ConfigOption
 
             func run() async throws {
-                let config = try loadOrExit(options.config)
+                let config = try loadOrExit(options.config, requireNATS: false)
                 print(Route(root: config.engine.route).treeDescription)
             }
         }
@@ -302,7 +308,7 @@ extension NatsAlerter {
             }
 
             func run() async throws {
-                let config = try loadOrExit(options.config)
+                let config = try loadOrExit(options.config, requireNATS: false)
                 let labelSet = LabelSet(Send.pairs(labels))
                 let routes = Route(root: config.engine.route).match(labelSet)
                 let receivers = routes.map(\.receiver)
@@ -401,9 +407,9 @@ enum SampleAlerts {
 }
 
 /// Loads a config or exits 2 with every error listed.
-func loadOrExit(_ path: String) throws -> AlerterConfig {
+func loadOrExit(_ path: String, requireNATS: Bool = true) throws -> AlerterConfig {
     do {
-        return try ConfigLoader.load(path: path)
+        return try ConfigLoader.load(path: path, requireNATS: requireNATS)
     } catch {
         FileHandle.standardError.write(Data("\(error)\n".utf8))
         throw ExitCode(2)

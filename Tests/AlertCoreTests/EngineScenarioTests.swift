@@ -148,6 +148,19 @@ struct GroupingScenarios {
         #expect(s.transcript == ["t=30 team firing=[process_crash/worker-7] resolved=[]"])
     }
 
+    @Test("repeat_interval: never still holds after the notification log's 120h retention has passed")
+    func repeatNeverOutlivesLogRetention() {
+        let s = Scenario(config(team(interval: .seconds(3600), repeatEvery: .never), resolveTimeout: .seconds(30 * 86400)))
+        s.engine.staleScanInterval = .seconds(3600)
+        s.fire(at: 0, "process_crash", ["instance": "worker-7"])
+        s.run(to: 10 * 86400)
+        #expect(s.transcript == ["t=30 team firing=[process_crash/worker-7] resolved=[]"])
+        // Once it resolves, the entry ages out normally.
+        s.resolve(at: 10 * 86400, "process_crash", ["instance": "worker-7"])
+        s.run(to: 16 * 86400)
+        #expect(s.engine.notificationLog.all.isEmpty)
+    }
+
     @Test("group_by '...' makes one group per alert; empty group_by one group for the route")
     func groupByAllAndNone() {
         let all = Scenario(config(team(groupBy: .all)))

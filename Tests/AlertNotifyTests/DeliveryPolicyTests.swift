@@ -1,3 +1,6 @@
+import AlertCore
+import Logging
+import Synchronization
 @testable import AlertNotify
 import Foundation
 import Testing
@@ -60,5 +63,29 @@ struct DeliveryPolicyTests {
     func hostOnly() {
         #expect(HTTPPoster.host(of: "https://hooks.slack.com/services/T0/B0/SECRET") == "hooks.slack.com")
         #expect(HTTPPoster.host(of: "http://127.0.0.1:8080/hook?token=x") == "127.0.0.1:8080")
+    }
+}
+
+/// An integration that refuses every notification for good (a 400).
+private struct RefusingIntegration: Integration {
+    var kind: String { "webhook" }
+    var sendResolved: Bool { true }
+    func send(_ notification: AlertCore.Notification) async throws(NotifyError) {
+        throw NotifyError(.permanent, reason: "http_4xx", message: "HTTP 400")
+    }
+}
+
+@Suite("Delivery outcome")
+struct DeliveryOutcomeTests {
+    @Test("a notification given up for good is reported, so the notification log can be put back")
+    func givenUpReported() async {
+        let reported = Mutex<[String]>([])
+        let worker = IntegrationWorker(receiver: "team", integration: RefusingIntegration(), policy: RetryPolicy(), statistics: DeliveryStatistics(),
+                                       logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                                       onGivenUp: { notification in reported.withLock { $0.append(notification.groupKey) } })
+        worker.enqueue(sampleNotification())
+        worker.finish()
+        await worker.run()
+        #expect(reported.withLock { $0 } == ["{}:{}"])
     }
 }

@@ -122,7 +122,8 @@ struct APIRouterTests {
             #expect(try await client.request("/api/v2/silence/\(id)", .delete).0 == .ok)
             let (_, expired) = try await client.request("/api/v2/silence/\(id)")
             #expect(((json(expired) as? [String: Any])?["status"] as? [String: String])?["state"] == "expired")
-            #expect(try await client.request("/api/v2/silence/\(id)", .delete).0 == .badRequest)
+            // Expiring an expired silence again is fine, as in Alertmanager.
+            #expect(try await client.request("/api/v2/silence/\(id)", .delete).0 == .ok)
             #expect(try await client.request("/api/v2/silence/nope", .delete).0 == .notFound)
             #expect(try await client.request("/api/v2/silence/nope").0 == .notFound)
 
@@ -139,6 +140,28 @@ struct APIRouterTests {
             }
             let tooBig = "{\"comment\":\"" + String(repeating: "x", count: 2 << 20) + "\"}"
             #expect(try await client.request("/api/v2/silences", .post, body: tooBig).0 == .contentTooLarge)
+        }
+    }
+
+    @Test("a silence posted after the final state write at shutdown gets 503, not a 200 for a silence that is then lost")
+    func silencesRefusedAfterFinalWrite() async throws {
+        let runtime = try makeRuntime()
+        try await app(runtime).test(.router) { (client: any TestClientProtocol) async throws in
+            let start = APIJSON.timestamp(Date()), end = APIJSON.timestamp(Date() + 3600)
+            let body = """
+                {"matchers":[{"name":"alertname","value":"disk_full","isRegex":false,"isEqual":true}],
+                 "startsAt":"\(start)","endsAt":"\(end)","createdBy":"oncall","comment":"replacing disk"}
+                """
+            let (status, created) = try await client.request("/api/v2/silences", .post, body: body)
+            #expect(status == .ok)
+            let id = try #require((json(created) as? [String: String])?["silenceID"])
+            runtime.silencer.close()
+            let (refused, message) = try await client.request("/api/v2/silences", .post, body: body)
+            #expect(refused == .serviceUnavailable)
+            #expect(message.contains("shutting down"))
+            #expect(try await client.request("/api/v2/silence/\(id)", .delete).0 == .serviceUnavailable)
+            #expect(runtime.silencer.all.count == 1)
+            #expect(runtime.journal.drain().filter { if case .silenceUpserted = $0 { true } else { false } }.count == 1)
         }
     }
 

@@ -125,11 +125,119 @@ struct AlertmanagerCrossCheckTests {
         #expect(fromEngine["default {alertname=\"disk_slow\"}"] == ["firing=[e] resolved=[]"])
     }
 
-    func postAlerts(_ alertmanager: AlertmanagerServer, _ alerts: [(LabelSet, Date, Date?)]) async throws {
+    /// The second scenario: Alertmanager's keys and identities. Route matchers
+    /// written out of order, group labels that need Go's quoting, an empty
+    /// label value, and one receiver with two webhooks of which only the first
+    /// sends resolves.
+    static func keysRouting(webhook: String) -> String {
+        """
+        route:
+          receiver: default
+          group_by: [alertname, a]
+          group_wait: 1s
+          group_interval: 3s
+          repeat_interval: 1h
+          routes:
+            - matchers: ['team="db"', 'env=~"prod|stage"']
+              receiver: db
+        receivers:
+          - name: default
+            webhook_configs: [{url: "\(webhook)/default"}]
+          - name: db
+            webhook_configs:
+              - {url: "\(webhook)/db-loud", send_resolved: true}
+              - {url: "\(webhook)/db-quiet", send_resolved: false}
+        """
+    }
+
+    static let keyAlerts: [AlertEvent] = [
+        AlertEvent(alertType: "disk_full", severity: .error, labels: ["a": #"1", b="2"#, "team": "db", "env": "prod", "instance": "i1"], subject: "system.error.critical"),
+        AlertEvent(alertType: "disk_full", severity: .error, labels: ["a": "1", "b": "2", "team": "db", "env": "prod", "instance": "i2"], subject: "system.error.critical"),
+        AlertEvent(alertType: "disk_full", severity: .error, labels: ["a": "1", "team": "db", "env": "stage", "instance": "i3"], subject: "system.error.critical"),
+        AlertEvent(alertType: "cpu_hot", severity: .warning, labels: ["a": "tab\there\u{A0}", "team": "", "instance": "i4"], subject: "system.error.critical"),
+        AlertEvent(alertType: "cpu_hot", severity: .warning, labels: ["a": "caf\u{E9}", "instance": "i5"], subject: "system.error.critical"),
+        AlertEvent(alertType: "cpu_hot", severity: .warning, labels: ["a": "cafe\u{301}", "instance": "i6"], subject: "system.error.critical"),
+    ]
+
+    @Test("route keys, group keys, fingerprints and per-integration send_resolved are Alertmanager's, byte for byte")
+    func sameKeysAndFingerprints() async throws {
+        let directory = try makeTemporaryDirectory("am-keys")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let recorder = try await HTTPRecorder(directory: directory)
+        defer { recorder.process.kill() }
+        let alertmanager = try await AlertmanagerServer(directory: directory, config: Self.keysRouting(webhook: recorder.url))
+        defer { alertmanager.process.kill() }
+
+        // Alertmanager, in real time; alerts posted with every label as published, empty ones included.
+        let start = Date()
+        try await postAlerts(alertmanager, Self.keyAlerts.map { ($0.alertLabels, start, nil) }, keepEmpty: ["team": ""])
+        try await Task.sleep(until: .now + .seconds(Self.resolvedAt), clock: .continuous)
+        try await postAlerts(alertmanager, [(Self.keyAlerts[1].alertLabels, start, Date())])
+        try await Task.sleep(until: .now + .seconds(Self.runFor - Self.resolvedAt), clock: .continuous)
+
+        /// `path groupKey` → `firing=[fingerprints] resolved=[fingerprints]` per notification.
+        var fromAlertmanager: Transcript = [:]
+        for request in recorder.requests {
+            guard let payload = request.json as? [String: Any], let groupKey = payload["groupKey"] as? String,
+                  let alerts = payload["alerts"] as? [[String: Any]] else { continue }
+            func prints(_ status: String) -> String {
+                alerts.filter { $0["status"] as? String == status }.compactMap { $0["fingerprint"] as? String }.sorted().joined(separator: ",")
+            }
+            fromAlertmanager[Self.byteFaithful("\(request.path) \(groupKey)"), default: []].append("firing=[\(prints("firing"))] resolved=[\(prints("resolved"))]")
+        }
+
+        // nats-alerter's engine on a virtual clock, same config.
+        let config = try ConfigLoader.parse(yaml: Self.keysRouting(webhook: recorder.url), requireNATS: false)
+        let origin = Date(timeIntervalSince1970: 1_800_000_000)
+        let store = AlertStore()
+        let engine = AlertEngine(configuration: config.engine, store: store)
+        var sent: [AlertCore.Notification] = []
+        func run(to t: Double) {
+            let target = origin.addingTimeInterval(t)
+            while let deadline = engine.nextDeadline, deadline <= target { sent += engine.advance(to: deadline) }
+            sent += engine.advance(to: target)
+        }
+        engine.apply(Self.keyAlerts.map { store.apply($0, receivedAt: origin) }, at: origin)
+        run(to: Self.resolvedAt)
+        var resolve = Self.keyAlerts[1]
+        resolve.status = .resolved
+        let now = origin.addingTimeInterval(Self.resolvedAt)
+        engine.apply([store.apply(resolve, receivedAt: now)], at: now)
+        run(to: Self.runFor)
+        let paths = ["default webhook/0": "/default", "db webhook/0": "/db-loud", "db webhook/1": "/db-quiet"]
+        var fromEngine: Transcript = [:]
+        for notification in sent {
+            let path = paths["\(notification.receiver) \(notification.integration ?? "-")"] ?? "?"
+            func prints(_ alerts: [NotifiedAlert]) -> String { alerts.map(\.alert.fingerprint.description).sorted().joined(separator: ",") }
+            fromEngine[Self.byteFaithful("\(path) \(notification.groupKey)"), default: []].append(
+                "firing=[\(prints(notification.firing))] resolved=[\(notification.sendResolved ? prints(notification.resolved) : "")]")
+        }
+
+        #expect(!fromAlertmanager.isEmpty, "Alertmanager sent nothing; recorder saw \(recorder.requests.count) requests")
+        #expect(fromEngine == fromAlertmanager)
+        // The scenario exercises what it claims to: sorted route matchers, %q-quoted group labels,
+        // one group per byte sequence, a resolve only for the integration that sends them.
+        let keys = Set(fromEngine.keys)
+        #expect(keys.contains(#"/db-loud {}/{env=~"prod|stage",team="db"}:{a="1\", b=\"2", alertname="disk_full"}"#), "\(keys.sorted())")
+        #expect(keys.contains(#"/default {}:{a="tab\there\u00a0", alertname="cpu_hot"}"#), "\(keys.sorted())")
+        #expect(keys.filter { $0.hasPrefix("/default") }.count == 3)
+        #expect(fromEngine.keys.filter { $0.hasPrefix("/db-loud") }.flatMap { fromEngine[$0]! }.contains { !$0.hasSuffix("resolved=[]") })
+        #expect(fromEngine.keys.filter { $0.hasPrefix("/db-quiet") }.flatMap { fromEngine[$0]! }.allSatisfy { $0.hasSuffix("resolved=[]") })
+    }
+
+    /// Non-ASCII code points spelled out, so keys that differ only in
+    /// Unicode normalization stay two keys in a Swift dictionary.
+    static func byteFaithful(_ text: String) -> String {
+        text.unicodeScalars.map { $0.isASCII ? String($0) : "\\u{\(String($0.value, radix: 16))}" }.joined()
+    }
+
+    /// - Parameter keepEmpty: labels with empty values to post as well (a
+    ///   `LabelSet` has none; Alertmanager must drop them itself).
+    func postAlerts(_ alertmanager: AlertmanagerServer, _ alerts: [(LabelSet, Date, Date?)], keepEmpty: [String: String] = [:]) async throws {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let body = alerts.map { labels, startsAt, endsAt -> [String: Any] in
-            var alert: [String: Any] = ["labels": labels.dictionary, "startsAt": formatter.string(from: startsAt)]
+            var alert: [String: Any] = ["labels": labels.dictionary.merging(keepEmpty) { current, _ in current }, "startsAt": formatter.string(from: startsAt)]
             if let endsAt { alert["endsAt"] = formatter.string(from: endsAt) }
             return alert
         }

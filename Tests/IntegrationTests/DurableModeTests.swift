@@ -293,9 +293,10 @@ struct DurableModeTests {
                                                        "--source", source] + (resolved ? ["--resolved"] : []), directory: directory)
             #expect(result.status == 0, "\(result.output)")
         }
+        // Decisions for the webhook (each integration has its own notification line).
         func decided(_ count: Int) async -> Bool {
             await waitUntil(timeout: .seconds(10)) {
-                alerter.process.jsonLines.filter { $0["event"] as? String == "notification" }.count >= count
+                alerter.process.jsonLines.filter { $0["event"] as? String == "notification" && $0["integration"] as? String == "webhook/0" }.count >= count
             }
         }
         let downSince = Date()

@@ -62,6 +62,23 @@ public final class AlertStore: Sendable {
 
     /// Applies one event received at `receivedAt` and says what changed.
     public func apply(_ event: AlertEvent, receivedAt: Date) -> AlertTransition {
+        apply(event, receivedAt: receivedAt) { _ in true }!
+    }
+
+    /// Applies one event and hands the transition it makes to `handOff` in
+    /// the same step, under the alert's shard lock: transitions of one alert
+    /// reach the consumer in the order the store made them, whichever
+    /// threads made them (two subscriptions sharing a `dedup_key` cannot hand
+    /// a FIRING and its RESOLVED over reversed), while events for other
+    /// shards and duplicates (which hand nothing off) never wait on it.
+    ///
+    /// `handOff` is called only for `.fired`, `.resolved` and
+    /// `.refusedAtCapacity`, before the store changes; if it returns false
+    /// (the consumer's buffer is full) nothing changes and nil is returned,
+    /// so a transition is never lost after the store recorded it. Lock
+    /// order: shard, then whatever `handOff` takes; nothing takes them the
+    /// other way round.
+    public func apply(_ event: AlertEvent, receivedAt: Date, handOff: (AlertTransition) -> Bool) -> AlertTransition? {
         let fingerprint = event.fingerprint
         let shard = shard(fingerprint)
         switch event.status {
@@ -72,39 +89,47 @@ public final class AlertStore: Sendable {
                 return true
             }
             if duplicate { return .duplicate(fingerprint) }
-            guard reserveActiveSlot() else { return .refusedAtCapacity(fingerprint) }
+            guard reserveActiveSlot() else {
+                let refused = AlertTransition.refusedAtCapacity(fingerprint)
+                return handOff(refused) ? refused : nil
+            }
             let alert = Alert(event: event, fingerprint: fingerprint, receivedAt: receivedAt)
-            let raced = shard.state.withLock { state -> Bool in
+            let outcome = shard.state.withLock { state -> AlertTransition? in
                 // Another thread may have started the same alert meanwhile.
                 if state.active[fingerprint] != nil {
                     state.active[fingerprint]!.absorb(event, receivedAt: receivedAt)
-                    return true
+                    return .duplicate(fingerprint)
                 }
+                // An older FIRING delivered again after the alert's resolve.
+                if event.occurredAtUnixMs != 0, let ended = state.resolved[fingerprint]?.endsAt,
+                   event.occurredAt(receivedAt: receivedAt) <= ended {
+                    return .staleFiring(fingerprint)
+                }
+                let fired = AlertTransition.fired(alert)
+                guard handOff(fired) else { return nil }
                 state.active[fingerprint] = alert
                 state.resolved[fingerprint] = nil
-                return false
+                return fired
             }
-            if raced {
-                activeTotal.subtract(1, ordering: .relaxed)
-                return .duplicate(fingerprint)
-            }
-            return .fired(alert)
+            if case .fired = outcome { return outcome }
+            activeTotal.subtract(1, ordering: .relaxed)
+            return outcome
         case .resolved:
-            let ended: Alert? = shard.state.withLock { state in
-                guard var alert = state.active.removeValue(forKey: fingerprint) else { return nil }
+            let outcome = shard.state.withLock { state -> AlertTransition? in
+                guard var alert = state.active[fingerprint] else { return .resolveOfUnknown(fingerprint) }
                 // Never later than now: `endsAt` must not rest on a publisher's clock.
                 alert.endsAt = min(max(event.occurredAt(receivedAt: receivedAt), alert.startsAt), max(receivedAt, alert.startsAt))
                 alert.lastSeen = receivedAt
                 let annotations = event.alertAnnotations
                 if !annotations.isEmpty { alert.annotations = annotations }
+                let resolved = AlertTransition.resolved(alert)
+                guard handOff(resolved) else { return nil }
+                state.active[fingerprint] = nil
                 state.resolved[fingerprint] = alert
-                return alert
+                return resolved
             }
-            if let ended {
-                activeTotal.subtract(1, ordering: .relaxed)
-                return .resolved(ended)
-            }
-            return .resolveOfUnknown(fingerprint)
+            if case .resolved = outcome { activeTotal.subtract(1, ordering: .relaxed) }
+            return outcome
         }
     }
 

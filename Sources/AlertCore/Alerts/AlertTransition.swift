@@ -11,4 +11,9 @@ public enum AlertTransition: Sendable, Equatable {
     case resolveOfUnknown(Fingerprint)
     /// A new alert refused because the active-alert cap is reached.
     case refusedAtCapacity(Fingerprint)
+    /// A FIRING event that occurred (`occurred_at`) no later than the end of
+    /// its alert's last resolve, which is still retained: an older event
+    /// delivered again (a JetStream redelivery after a lost ack), not a new
+    /// incident. Ignored, so a resolved alert does not come back.
+    case staleFiring(Fingerprint)
 }

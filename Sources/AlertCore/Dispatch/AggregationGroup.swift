@@ -27,8 +27,10 @@ public struct AggregationGroup: Sendable {
         self.nextFlush = createdAt.addingTimeInterval(route.groupWait.seconds)
     }
 
+    /// `<route key>:<group labels as prometheus/common prints them>`, byte
+    /// for byte the key Alertmanager builds (and sends as `groupKey`).
     public static func key(route: Route, labels: LabelSet) -> String {
-        route.key + ":" + labels.description
+        route.key + ":" + labels.goDescription
     }
 
     public var alerts: [Alert] {

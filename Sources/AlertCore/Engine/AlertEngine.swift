@@ -63,7 +63,7 @@ public final class AlertEngine {
                 inhibitor.alertResolved(alert.fingerprint)
                 dispatcher.insert(alert, now: now)
                 journal?.append(.alertUpserted(alert))
-            case .duplicate, .resolveOfUnknown, .refusedAtCapacity:
+            case .duplicate, .resolveOfUnknown, .refusedAtCapacity, .staleFiring:
                 break
             }
         }
@@ -93,8 +93,14 @@ public final class AlertEngine {
             nextStaleScan = now.addingTimeInterval(staleScanInterval.seconds)
         }
         var notifications: [Notification] = []
-        while let (key, at) = dispatcher.nextDue(by: now) {
-            notifications.append(contentsOf: flush(groupKey: key, at: at))
+        // Every group due, in time order; again while a flush left one due
+        // (a clock that jumped past several group intervals).
+        var due = dispatcher.dueGroups(by: now)
+        while !due.isEmpty {
+            for (key, at) in due {
+                notifications.append(contentsOf: flush(groupKey: key, at: at))
+            }
+            due = dispatcher.dueGroups(by: now)
         }
         if nextGarbageCollection.map({ $0 <= now }) ?? true {
             let forgotten = store.collectGarbage(now: now, retention: configuration.resolvedRetention)
@@ -140,13 +146,13 @@ public final class AlertEngine {
     // MARK: The pipeline
 
     private func flush(groupKey: String, at now: Date) -> [Notification] {
-        guard var group = dispatcher.groups[groupKey] else { return [] }
+        guard var group = dispatcher[groupKey: groupKey] else { return [] }
         group.scheduleNext(after: now)
         let snapshot = group.snapshot()
-        let notification = notificationFor(group: group, alerts: snapshot.map { current($0.0) }, at: now)
+        let notifications = notificationsFor(group: group, alerts: snapshot.map { current($0.0) }, at: now)
         group.removeNotified(snapshot)
-        dispatcher.groups[groupKey] = group.isEmpty ? nil : group
-        return notification.map { [$0] } ?? []
+        dispatcher[groupKey: groupKey] = group.isEmpty ? nil : group
+        return notifications
     }
 
     /// The alert as the store has it now (latest annotations and repeat
@@ -158,53 +164,69 @@ public final class AlertEngine {
         return latest
     }
 
-    private func notificationFor(group: AggregationGroup, alerts: [Alert], at now: Date) -> Notification? {
+    /// Alertmanager's pipeline for one group: the mute and time-interval
+    /// stages once for the receiver, then, per integration (Alertmanager's
+    /// `createReceiverStage`), the dedup stage against that integration's
+    /// own notification-log entry with its own `send_resolved`.
+    private func notificationsFor(group: AggregationGroup, alerts: [Alert], at now: Date) -> [Notification] {
         let route = group.route
         let receiver = route.receiver
-        let entry = notificationLog.entry(receiver: receiver, groupKey: group.key)
+
+        // Time-interval stages.
+        if route.muteTimeIntervals.contains(where: { configuration.timeIntervals[$0]?.contains(now) == true }) {
+            return []
+        }
+        if !route.activeTimeIntervals.isEmpty,
+           !route.activeTimeIntervals.contains(where: { configuration.timeIntervals[$0]?.contains(now) == true }) {
+            return []
+        }
 
         // Mute stages: inhibition, then silences (Alertmanager's order).
         var kept: [NotifiedAlert] = []
+        var mutedResolved: [NotifiedAlert] = []
         for alert in alerts {
             let inhibitedBy = inhibitor.inhibitors(of: alert.labels, fingerprint: alert.fingerprint)
             let silencedBy = silencer.mutes(alert.labels, at: now)
             if inhibitedBy.isEmpty && silencedBy.isEmpty {
                 kept.append(NotifiedAlert(alert: alert))
-            } else if !alert.isFiring, route.sendResolvedWhenMuted, entry?.firing.contains(alert.fingerprint) == true {
-                // The receiver was told this alert fires; tell it that it ended (Alertmanager #226).
-                kept.append(NotifiedAlert(alert: alert, silencedBy: silencedBy, inhibitedBy: inhibitedBy))
+            } else if !alert.isFiring, route.sendResolvedWhenMuted {
+                mutedResolved.append(NotifiedAlert(alert: alert, silencedBy: silencedBy, inhibitedBy: inhibitedBy))
             }
         }
-        guard !kept.isEmpty else { return nil }
 
-        // Time-interval stages.
-        if route.muteTimeIntervals.contains(where: { configuration.timeIntervals[$0]?.contains(now) == true }) {
-            return nil
-        }
-        if !route.activeTimeIntervals.isEmpty,
-           !route.activeTimeIntervals.contains(where: { configuration.timeIntervals[$0]?.contains(now) == true }) {
-            return nil
-        }
+        let policy = configuration.receivers[receiver]
+        let integrations: [IntegrationPolicy?] = (policy?.integrations.isEmpty ?? true) ? [nil] : policy!.integrations.map { $0 }
+        var notifications: [Notification] = []
+        for integration in integrations {
+            let name = integration?.name ?? ""
+            let sendResolved = integration?.sendResolved ?? policy?.sendResolved ?? true
+            let entry = notificationLog.entry(receiver: receiver, integration: name, groupKey: group.key)
+            // The integration was told these alerts fire; tell it that they ended (Alertmanager #226).
+            let alerts = kept + mutedResolved.filter { entry?.firing.contains($0.alert.fingerprint) == true }
+            guard !alerts.isEmpty else { continue }
 
-        // Dedup stage against the notification log.
-        let firing = kept.filter(\.alert.isFiring)
-        let resolved = kept.filter { !$0.alert.isFiring }
-        let firingSet = Set(firing.map(\.alert.fingerprint))
-        let resolvedSet = Set(resolved.map(\.alert.fingerprint))
-        let sendResolved = configuration.receivers[receiver]?.sendResolved ?? true
-        guard Self.needsUpdate(entry: entry, firing: firingSet, resolved: resolvedSet, sendResolved: sendResolved,
-                               repeatInterval: route.repeatInterval, now: now) else {
-            return nil
+            // Dedup stage against this integration's notification log entry.
+            let firing = alerts.filter(\.alert.isFiring)
+            let resolved = alerts.filter { !$0.alert.isFiring }
+            let firingSet = Set(firing.map(\.alert.fingerprint))
+            let resolvedSet = Set(resolved.map(\.alert.fingerprint))
+            guard Self.needsUpdate(entry: entry, firing: firingSet, resolved: resolvedSet, sendResolved: sendResolved,
+                                   repeatInterval: route.repeatInterval, now: now) else {
+                continue
+            }
+            notificationLog.log(receiver: receiver, integration: name, groupKey: group.key, firing: firingSet, resolved: resolvedSet,
+                                at: now, keepWhileFiring: route.repeatInterval == .never)
+            if !sendResolved && firing.isEmpty {
+                // Logged so the resolves are not reconsidered, but nothing to send.
+                continue
+            }
+            notifications.append(Notification(
+                receiver: receiver, integration: integration?.name, groupKey: group.key, groupLabels: group.labels,
+                firing: firing, resolved: resolved, sendResolved: sendResolved, timestamp: now, previous: entry?.timestamp,
+                previousLogEntry: entry
+            ))
         }
-        notificationLog.log(receiver: receiver, groupKey: group.key, firing: firingSet, resolved: resolvedSet, at: now)
-        if !sendResolved && firing.isEmpty {
-            // Logged so the resolves are not reconsidered, but nothing to send.
-            return nil
-        }
-        return Notification(
-            receiver: receiver, groupKey: group.key, groupLabels: group.labels,
-            firing: firing, resolved: resolved, sendResolved: sendResolved, timestamp: now, previous: entry?.timestamp
-        )
+        return notifications
     }
 
     /// Alertmanager's DedupStage decision.

@@ -1,12 +1,37 @@
+/// One integration of a receiver (an entry of one of its `*_configs`
+/// lists), as the engine sees it: its own notification log and its own
+/// `send_resolved`, as Alertmanager's per-integration pipeline stage.
+public struct IntegrationPolicy: Sendable, Equatable {
+    /// `webhook`, `slack`, `email`, `alertmanager`.
+    public var kind: String
+    /// Position among the receiver's integrations of this kind.
+    public var index: Int
+    public var sendResolved: Bool
+
+    public init(kind: String, index: Int, sendResolved: Bool) {
+        self.kind = kind
+        self.index = index
+        self.sendResolved = sendResolved
+    }
+
+    /// `webhook/0`: the integration part of a notification log key.
+    public var name: String { "\(kind)/\(index)" }
+}
+
 /// What a receiver wants from the engine (the notifiers own the rest).
 public struct ReceiverPolicy: Sendable, Equatable {
     public var name: String
-    /// Whether resolved alerts are sent (Alertmanager's `send_resolved`).
+    /// Whether resolved alerts are sent (Alertmanager's `send_resolved`), for
+    /// a receiver given without integrations.
     public var sendResolved: Bool
+    /// Its integrations; each is deduplicated and notified on its own. Empty:
+    /// the receiver is one unnamed destination (it only logs).
+    public var integrations: [IntegrationPolicy]
 
-    public init(name: String, sendResolved: Bool = true) {
+    public init(name: String, sendResolved: Bool = true, integrations: [IntegrationPolicy] = []) {
         self.name = name
         self.sendResolved = sendResolved
+        self.integrations = integrations
     }
 }
 

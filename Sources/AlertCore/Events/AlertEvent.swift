@@ -123,7 +123,7 @@ public struct AlertEvent: Sendable, Equatable {
         self.subject = subject
     }
 
-    /// The alert's labels (DESIGN.md §4): `alertname` (the alert type, else
+    /// The alert's labels (README, "Publishing events"): `alertname` (the alert type, else
     /// the subject), `severity`, `source`, `subject`, then the event's own
     /// labels. A field the event sets wins over a same-named entry of
     /// `labels`; an entry of `labels` fills a field the event left empty.

@@ -1,7 +1,7 @@
 public import struct Foundation.Date
 
 /// Caps on what one event may carry, so nothing a publisher sends can grow
-/// memory without bound (DESIGN.md §6). Config: `nats.limits`.
+/// memory without bound (docs/ARCHITECTURE.md, Bad input). Config: `nats.limits`.
 public struct EventLimits: Sendable, Equatable {
     /// Largest accepted payload, in bytes (checked before decoding).
     public var maxPayloadBytes: Int

@@ -53,7 +53,8 @@ public struct Inhibitor: Sendable {
         for (index, rule) in rules.enumerated() where rule.targetMatchers.matches(labels) {
             let excludeTwoSided = rule.sourceMatchers.matches(labels)
             for (sourceFingerprint, sourceLabels) in sources[index] where sourceFingerprint != fingerprint {
-                guard rule.equal.allSatisfy({ (sourceLabels[$0] ?? "") == (labels[$0] ?? "") }) else { continue }
+                // Byte equality, as Go compares strings.
+                guard rule.equal.allSatisfy({ (sourceLabels[$0] ?? "").utf8.elementsEqual((labels[$0] ?? "").utf8) }) else { continue }
                 if excludeTwoSided && rule.targetMatchers.matches(sourceLabels) { continue }
                 result.append(sourceFingerprint)
                 break

@@ -2,6 +2,12 @@
 ///
 /// Stored sorted by name (byte order, as Go sorts strings), so equality,
 /// hashing and the fingerprint do not depend on the order labels arrived in.
+///
+/// A label with an empty value is no label: it is dropped on the way in, as
+/// Alertmanager drops it from posted alerts, so `{a="1", team=""}` and
+/// `{a="1"}` are one label set with one fingerprint. Names and values
+/// compare as UTF-8 bytes (Go's string equality), not by Swift's canonical
+/// equivalence.
 public struct LabelSet: Sendable, Hashable, Sequence, CustomStringConvertible, Codable {
     public struct Label: Sendable, Hashable {
         public var name: String
@@ -10,6 +16,10 @@ public struct LabelSet: Sendable, Hashable, Sequence, CustomStringConvertible, C
         public init(name: String, value: String) {
             self.name = name
             self.value = value
+        }
+
+        public static func == (lhs: Label, rhs: Label) -> Bool {
+            lhs.name.utf8.elementsEqual(rhs.name.utf8) && lhs.value.utf8.elementsEqual(rhs.value.utf8)
         }
     }
 
@@ -20,24 +30,27 @@ public struct LabelSet: Sendable, Hashable, Sequence, CustomStringConvertible, C
         self.labels = []
     }
 
-    /// Builds a label set; when a name repeats, the last value wins.
+    /// Builds a label set; when a name repeats, the last value wins; a label
+    /// whose (winning) value is empty is left out.
     public init(_ pairs: [(String, String)]) {
         var labels = pairs.map { Label(name: $0.0, value: $0.1) }
         labels.sort { Self.precedes($0.name, $1.name) }
         var unique: [Label] = []
         unique.reserveCapacity(labels.count)
         for label in labels {
-            if let last = unique.last, last.name == label.name {
+            if let last = unique.last, last.name.utf8.elementsEqual(label.name.utf8) {
                 unique[unique.count - 1] = label
             } else {
                 unique.append(label)
             }
         }
+        unique.removeAll { $0.value.isEmpty }
         self.labels = unique
     }
 
+    /// Builds a label set from a dictionary; empty values are left out.
     public init(_ dictionary: [String: String]) {
-        self.labels = dictionary.map { Label(name: $0.key, value: $0.value) }
+        self.labels = dictionary.filter { !$0.value.isEmpty }.map { Label(name: $0.key, value: $0.value) }
             .sorted { Self.precedes($0.name, $1.name) }
     }
 
@@ -54,10 +67,12 @@ public struct LabelSet: Sendable, Hashable, Sequence, CustomStringConvertible, C
     public var count: Int { labels.count }
     public var isEmpty: Bool { labels.isEmpty }
 
+    /// A label's value; setting nil or "" removes the label.
     public subscript(name: String) -> String? {
-        get { labels.first(where: { $0.name == name })?.value }
+        get { labels.first(where: { $0.name.utf8.elementsEqual(name.utf8) })?.value }
         set {
-            if let index = labels.firstIndex(where: { $0.name == name }) {
+            let newValue = newValue?.isEmpty == true ? nil : newValue
+            if let index = labels.firstIndex(where: { $0.name.utf8.elementsEqual(name.utf8) }) {
                 if let newValue {
                     labels[index].value = newValue
                 } else {

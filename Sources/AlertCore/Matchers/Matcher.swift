@@ -1,8 +1,11 @@
 /// One label matcher, as Alertmanager writes it: `name="value"`,
 /// `name!="value"`, `name=~"regex"`, `name!~"regex"`.
 ///
-/// Regular expressions are anchored at both ends (`^(?:re)$`), as in
-/// Alertmanager. A label that is absent matches as the empty string, so
+/// Regular expressions are anchored at both ends (`^(?:re)$`) and run on
+/// RE2 (Go's syntax, linear-time matching), as in Alertmanager. `=` and `!=`
+/// compare the UTF-8 bytes, as Go compares strings: "é" precomposed and
+/// "e" + combining accent are different values, though Swift's `==` calls
+/// them equal. A label that is absent matches as the empty string, so
 /// `team=""` matches alerts without a `team` label and `team!=""` requires one.
 public struct Matcher: Sendable, Hashable, CustomStringConvertible, Codable {
     public enum MatchType: String, Sendable, Hashable, CaseIterable {
@@ -35,8 +38,8 @@ public struct Matcher: Sendable, Hashable, CustomStringConvertible, Codable {
     /// Whether the value (empty when the label is absent) satisfies the matcher.
     public func matches(_ labelValue: String) -> Bool {
         switch type {
-        case .equal: labelValue == value
-        case .notEqual: labelValue != value
+        case .equal: labelValue.utf8.elementsEqual(value.utf8)
+        case .notEqual: !labelValue.utf8.elementsEqual(value.utf8)
         case .regexMatch: regex!.matches(labelValue)
         case .regexNoMatch: !regex!.matches(labelValue)
         }
@@ -46,9 +49,23 @@ public struct Matcher: Sendable, Hashable, CustomStringConvertible, Codable {
         matches(labels[name] ?? "")
     }
 
-    /// `name="value"` with the value quoted and escaped, as Alertmanager prints it.
+    /// `name="value"` with the value quoted and escaped, as Alertmanager
+    /// prints it (`Matcher.String()`): a name holding a character the
+    /// classic syntax reserves (space, `{}!=~,\"'` and backquote) is quoted
+    /// too, both then as Go's `%q`.
     public var description: String {
-        "\(name)\(type.rawValue)\(Self.quote(value))"
+        if name.unicodeScalars.contains(where: { $0.properties.isWhitespace || "{}!=~,\\\"'`".unicodeScalars.contains($0) }) {
+            return GoQuote.quote(name) + type.rawValue + GoQuote.quote(value)
+        }
+        return "\(name)\(type.rawValue)\(Self.quote(value))"
+    }
+
+    /// Alertmanager's matcher order (`Matchers.Less`): by name, then value
+    /// (bytes), then type (`=`, `!=`, `=~`, `!~`).
+    public static func alertmanagerOrder(_ a: Matcher, _ b: Matcher) -> Bool {
+        if !a.name.utf8.elementsEqual(b.name.utf8) { return a.name.utf8.lexicographicallyPrecedes(b.name.utf8) }
+        if !a.value.utf8.elementsEqual(b.value.utf8) { return a.value.utf8.lexicographicallyPrecedes(b.value.utf8) }
+        return MatchType.allCases.firstIndex(of: a.type)! < MatchType.allCases.firstIndex(of: b.type)!
     }
 
     static func quote(_ value: String) -> String {
@@ -88,7 +105,7 @@ public struct Matcher: Sendable, Hashable, CustomStringConvertible, Codable {
     }
 
     public static func == (lhs: Matcher, rhs: Matcher) -> Bool {
-        lhs.name == rhs.name && lhs.type == rhs.type && lhs.value == rhs.value
+        lhs.name.utf8.elementsEqual(rhs.name.utf8) && lhs.type == rhs.type && lhs.value.utf8.elementsEqual(rhs.value.utf8)
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -104,21 +121,21 @@ public struct MatcherError: Error, Sendable, Equatable, CustomStringConvertible 
     public init(_ description: String) { self.description = description }
 }
 
-/// A regular expression anchored at both ends, compiled once.
-struct AnchoredRegex: @unchecked Sendable {
-    // Regex is immutable after construction and safe to share for matching.
-    private let regex: Regex<AnyRegexOutput>
+/// A regular expression anchored at both ends, compiled once by RE2 from
+/// `^(?:pattern)$`, the string Alertmanager gives Go's `regexp.Compile`.
+struct AnchoredRegex: Sendable {
+    private let regex: RE2Regex
 
     init(_ pattern: String) throws(MatcherError) {
         do {
-            regex = try Regex("^(?:" + pattern + ")$")
+            regex = try RE2Regex("^(?:" + pattern + ")$")
         } catch {
             throw MatcherError("invalid regular expression \(Matcher.quote(pattern)): \(error)")
         }
     }
 
     func matches(_ value: String) -> Bool {
-        (try? regex.wholeMatch(in: value)) != nil
+        regex.fullMatch(value)
     }
 }
 
@@ -143,5 +160,11 @@ public struct Matchers: Sendable, Hashable, CustomStringConvertible, Expressible
     /// `{a="b", c=~"d"}`.
     public var description: String {
         "{" + matchers.map(\.description).joined(separator: ", ") + "}"
+    }
+
+    /// Alertmanager's `Matchers.String()` of the sorted matchers:
+    /// `{a="b",c=~"d"}`, the part of a route key each route adds.
+    public var routeKeyComponent: String {
+        "{" + matchers.sorted(by: Matcher.alertmanagerOrder).map(\.description).joined(separator: ",") + "}"
     }
 }

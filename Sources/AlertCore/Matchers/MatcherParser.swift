@@ -6,7 +6,7 @@
 ///   without braces, separated by commas.
 ///
 /// Values may be unquoted (up to the next comma) or double-quoted with
-/// `\"`, `\\` and `\n` escapes. Label names follow Prometheus' rule
+/// `\"`, `\\` and `\n` escapes (any other backslash is kept). Label names follow Prometheus' rule
 /// (`[a-zA-Z_][a-zA-Z0-9_]*`); as in Alertmanager, a name may also be
 /// double-quoted to carry any UTF-8.
 public enum MatcherParser {
@@ -120,8 +120,9 @@ public enum MatcherParser {
                     index += 1
                     switch escaped {
                     case "n": text.append("\n")
-                    case "t": text.append("\t")
                     case "\\", "\"": text.append(escaped)
+                    // Any other escape is kept as written (`\t` stays a
+                    // backslash and a t), as Alertmanager's parser does.
                     default: text.append("\\"); text.append(escaped)
                     }
                 default:

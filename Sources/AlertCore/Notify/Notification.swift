@@ -19,6 +19,9 @@ public struct NotifiedAlert: Sendable, Equatable, Codable {
 /// firing and newly resolved alerts. The notifiers render and deliver it.
 public struct Notification: Sendable, Equatable, Codable {
     public var receiver: String
+    /// The one integration of the receiver this is for (`webhook/0`); nil
+    /// for a receiver without integrations.
+    public var integration: String?
     /// Alertmanager's group key: `<route key>:<group labels>`.
     public var groupKey: String
     public var groupLabels: LabelSet
@@ -34,19 +37,29 @@ public struct Notification: Sendable, Equatable, Codable {
     /// for anything new, including a repeat after `repeat_interval`. The
     /// durable outbox uses it to drop a re-published or redelivered copy.
     public var id: String
+    /// The integration's notification-log entry the decision was taken
+    /// against (nil: never notified). If delivery is given up, the log is put
+    /// back to it (`NotificationLog.revert`), so the next flush decides again
+    /// as if this notification had never been decided — Alertmanager writes
+    /// its log only after a successful send.
+    public var previousLogEntry: NotificationLogEntry?
 
     /// - Parameter previous: when the receiver was last notified for this
     ///   group (the notification log entry the decision was taken against).
-    public init(receiver: String, groupKey: String, groupLabels: LabelSet, firing: [NotifiedAlert], resolved: [NotifiedAlert],
-                sendResolved: Bool, timestamp: Date, previous: Date? = nil) {
+    public init(receiver: String, integration: String? = nil, groupKey: String, groupLabels: LabelSet, firing: [NotifiedAlert],
+                resolved: [NotifiedAlert], sendResolved: Bool, timestamp: Date, previous: Date? = nil,
+                previousLogEntry: NotificationLogEntry? = nil) {
+        self.previousLogEntry = previousLogEntry
         self.receiver = receiver
+        self.integration = integration
         self.groupKey = groupKey
         self.groupLabels = groupLabels
         self.firing = firing
         self.resolved = resolved
         self.sendResolved = sendResolved
         self.timestamp = timestamp
-        self.id = Self.decisionID(receiver: receiver, groupKey: groupKey, firing: firing.map(\.alert.fingerprint),
+        self.id = Self.decisionID(receiver: receiver + (integration.map { "/" + $0 } ?? ""), groupKey: groupKey,
+                                  firing: firing.map(\.alert.fingerprint),
                                   resolved: resolved.map(\.alert.fingerprint), previous: previous)
     }
 

@@ -84,8 +84,9 @@ public final class Route: Sendable, CustomStringConvertible {
     public let sendResolvedWhenMuted: Bool
     public let routes: [Route]
     /// Alertmanager's route key: the parent's key, "/", this route's matchers
-    /// (plus nats-alerter's subject patterns when set). Part of group keys,
-    /// so it stays stable across reloads that keep the route.
+    /// sorted and joined with "," (plus nats-alerter's subject patterns when
+    /// set). Part of group keys, so it stays stable across reloads that keep
+    /// the route, even when they reorder its matchers.
     public let key: String
     /// Depth-first position, for printing.
     public let depth: Int
@@ -127,7 +128,7 @@ public final class Route: Sendable, CustomStringConvertible {
         activeTimeIntervals = config.activeTimeIntervals
         sendResolvedWhenMuted = config.sendResolvedWhenMuted ?? parent?.sendResolvedWhenMuted ?? false
         var key = parent.map { $0.key + "/" } ?? ""
-        key += matchers.description
+        key += matchers.routeKeyComponent
         if !config.subjects.isEmpty { key += "subjects" + config.subjects.description }
         self.key = key
         depth = (parent?.depth ?? -1) + 1

@@ -106,6 +106,9 @@ public struct SilenceError: Error, Sendable, Equatable, CustomStringConvertible 
         case notFound
         /// Expire was asked of a silence that had already expired.
         case alreadyExpired
+        /// The service is shutting down and its state is written: nothing
+        /// more can be stored (HTTP 503).
+        case unavailable
     }
 
     public let kind: Kind
@@ -123,6 +126,8 @@ public struct SilenceError: Error, Sendable, Equatable, CustomStringConvertible 
     static func notFound(_ id: String) -> SilenceError {
         SilenceError(.notFound, "silence \(id) not found")
     }
+
+    static let unavailable = SilenceError(.unavailable, "the service is shutting down; silences can no longer be changed here")
 
     static func alreadyExpired(_ id: String) -> SilenceError {
         SilenceError(.alreadyExpired, "silence \(id) already expired")

@@ -18,6 +18,8 @@ public final class Silencer: Sendable {
     private let silences: Mutex<[String: Silence]>
     /// Receives every change, for the state store.
     private let journal: StateJournal?
+    /// Set (under the `silences` lock) by `close()`; read under it by every change.
+    private let closed = Atomic<Bool>(false)
 
     /// Starts from `silences` as they are (a snapshot from `all`), without
     /// validating them; when ids repeat, the last one wins.
@@ -35,6 +37,14 @@ public final class Silencer: Sendable {
         silences.withLock { stored in
             for silence in restored { stored[silence.id] = silence }
         }
+    }
+
+    /// Refuses every later change with `.unavailable`: called at shutdown
+    /// right before the final state write, so a silence posted after it gets
+    /// an error instead of a 200 for a silence the next process never sees.
+    /// Returns after any change in progress has reached the journal.
+    public func close() {
+        silences.withLock { _ in closed.store(true, ordering: .sequentiallyConsistent) }
     }
 
     /// Creates or updates a silence and returns the id in force afterwards.
@@ -60,6 +70,7 @@ public final class Silencer: Sendable {
     public func upsert(_ silence: Silence, now: Date) throws(SilenceError) -> String {
         try silence.validate()
         return try silences.withLock { (stored: inout [String: Silence]) throws(SilenceError) -> String in
+            guard !closed.load(ordering: .sequentiallyConsistent) else { throw .unavailable }
             let previous: Silence?
             if silence.id.isEmpty {
                 previous = nil
@@ -106,6 +117,7 @@ public final class Silencer: Sendable {
     /// silence that has already expired.
     public func expire(id: String, now: Date) throws(SilenceError) {
         try silences.withLock { (stored: inout [String: Silence]) throws(SilenceError) in
+            guard !closed.load(ordering: .sequentiallyConsistent) else { throw .unavailable }
             guard let silence = stored[id] else { throw .notFound(id) }
             guard silence.state(at: now) != .expired else { throw .alreadyExpired(id) }
             stored[id] = Self.expired(silence, now: now)

@@ -10,6 +10,7 @@ public enum StateChange: Sendable, Equatable {
     case silenceUpserted(Silence)
     case silenceRemoved(id: String)
     case notificationLogged(NotificationLogEntry)
+    /// `receiver` is the entry's `receiverIntegration`.
     case notificationLogRemoved(receiver: String, groupKey: String)
     /// A rule series' window and state (written on its transitions and periodically).
     case ruleSeriesUpserted(RuleSeries)
@@ -22,7 +23,7 @@ public enum StateChange: Sendable, Equatable {
         case .alertRemoved(let fingerprint): "alert \(fingerprint) (removal)"
         case .silenceUpserted(let silence): "silence \(silence.id)"
         case .silenceRemoved(let id): "silence \(id) (removal)"
-        case .notificationLogged(let entry): "notification log entry of receiver \(entry.receiver)"
+        case .notificationLogged(let entry): "notification log entry of receiver \(entry.receiverIntegration)"
         case .notificationLogRemoved(let receiver, _): "notification log entry of receiver \(receiver) (removal)"
         case .ruleSeriesUpserted(let series): "rule series \(series.key.prefix(200))"
         case .ruleSeriesRemoved(let key): "rule series \(key.prefix(200)) (removal)"
@@ -81,7 +82,7 @@ public final class MemoryStateStore: StateStore {
         contents.withLock { contents in
             for alert in initial.alerts { contents.alerts[alert.fingerprint] = alert }
             for silence in initial.silences { contents.silences[silence.id] = silence }
-            for entry in initial.notificationLog { contents.log[Self.key(entry.receiver, entry.groupKey)] = entry }
+            for entry in initial.notificationLog { contents.log[Self.key(entry.receiverIntegration, entry.groupKey)] = entry }
             for series in initial.ruleSeries { contents.ruleSeries[series.key] = series }
         }
     }
@@ -91,7 +92,7 @@ public final class MemoryStateStore: StateStore {
             PersistedState(
                 alerts: contents.alerts.values.sorted { $0.fingerprint < $1.fingerprint },
                 silences: contents.silences.values.sorted { $0.id < $1.id },
-                notificationLog: contents.log.values.sorted { ($0.receiver, $0.groupKey) < ($1.receiver, $1.groupKey) },
+                notificationLog: contents.log.values.sorted { ($0.receiverIntegration, $0.groupKey) < ($1.receiverIntegration, $1.groupKey) },
                 ruleSeries: contents.ruleSeries.values.sorted { $0.key < $1.key }
             )
         }
@@ -105,7 +106,7 @@ public final class MemoryStateStore: StateStore {
                 case .alertRemoved(let fingerprint): contents.alerts[fingerprint] = nil
                 case .silenceUpserted(let silence): contents.silences[silence.id] = silence
                 case .silenceRemoved(let id): contents.silences[id] = nil
-                case .notificationLogged(let entry): contents.log[Self.key(entry.receiver, entry.groupKey)] = entry
+                case .notificationLogged(let entry): contents.log[Self.key(entry.receiverIntegration, entry.groupKey)] = entry
                 case .notificationLogRemoved(let receiver, let groupKey): contents.log[Self.key(receiver, groupKey)] = nil
                 case .ruleSeriesUpserted(let series): contents.ruleSeries[series.key] = series
                 case .ruleSeriesRemoved(let key): contents.ruleSeries[key] = nil

@@ -2,7 +2,7 @@ import Foundation
 
 /// Runs a blocking call (a libnats connect, flush or drain) on a thread of
 /// its own, never on Swift's cooperative pool, where it would stall other
-/// tasks (DESIGN.md §3). For rare calls only: each call starts a thread.
+/// tasks (docs/ARCHITECTURE.md, Threads). For rare calls only: each call starts a thread.
 public func runBlocking<T: Sendable, E: Error>(
     _ name: String = "nats-alerter.blocking",
     _ body: @escaping @Sendable () throws(E) -> T

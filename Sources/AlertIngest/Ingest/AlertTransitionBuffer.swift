@@ -7,7 +7,7 @@ import Synchronization
 /// Producers (`append`) run on libnats threads and never block beyond a short
 /// lock. One consumer awaits `nextBatch()`, which returns everything queued
 /// since its last call — so a burst of a thousand new alerts costs one wake-up,
-/// not a thousand (DESIGN.md §3). Bounded: past `capacity` queued items the
+/// not a thousand (docs/ARCHITECTURE.md, Threads). Bounded: past `capacity` queued items the
 /// oldest-first order is kept and newer items are dropped and counted, so a
 /// stalled consumer cannot grow memory without bound.
 public final class AlertTransitionBuffer: Sendable {
@@ -51,7 +51,29 @@ public final class AlertTransitionBuffer: Sendable {
         }
     }
 
-    /// Items dropped because the buffer was full.
+    /// Queues a transition unless the buffer is full (or finished): false
+    /// then, counted in `droppedCount`. Called by `AlertStore.apply(_:receivedAt:handOff:)`
+    /// under the alert's shard lock, before the store changes, so a full
+    /// buffer refuses the event instead of losing its transition (in durable
+    /// mode the event stays unacknowledged and JetStream delivers it again).
+    public func offer(_ transition: AlertTransition, acknowledgement: (any Acknowledgeable)?) -> Bool {
+        let result: (accepted: Bool, wake: (CheckedContinuation<[AlertTransition], Never>, [AlertTransition])?) = state.withLock { state in
+            guard !state.finished, state.items.count < capacity else {
+                state.dropped += 1
+                return (false, nil)
+            }
+            state.items.append(transition)
+            state.acknowledgements.append(acknowledgement)
+            guard let waiter = state.waiter else { return (true, nil) }
+            state.waiter = nil
+            return (true, (waiter, Self.takeItems(&state)))
+        }
+        if let (waiter, items) = result.wake { waiter.resume(returning: items) }
+        return result.accepted
+    }
+
+    /// Items dropped because the buffer was full (for `offer`: events
+    /// refused before they changed the store).
     public var droppedCount: Int { state.withLock { $0.dropped } }
 
     /// Waits for and returns the next batch; an empty batch means the buffer

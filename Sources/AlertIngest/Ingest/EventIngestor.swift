@@ -4,7 +4,7 @@ public import struct Foundation.Date
 
 /// The ingest handler of an event subscription: size check, decode (protobuf
 /// or JSON by `Content-Type`), validation, and the alert store update — all
-/// synchronously on the NATS delivery thread (DESIGN.md §3).
+/// synchronously on the NATS delivery thread (docs/ARCHITECTURE.md, Threads).
 ///
 /// Duplicates end here, counted. New alerts, resolves and refusals go to the
 /// `AlertTransitionBuffer` for the service to act on. A bad message is
@@ -114,25 +114,32 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
 
     /// Applies a decoded, valid, sanitized event to the store. With an
     /// acknowledgement, it is acked now when nothing durable changed, else
-    /// handed on with the transition.
+    /// handed on with the transition. The store update and the hand-off are
+    /// one step (`AlertStore.apply(_:receivedAt:handOff:)` under the alert's shard lock); when the hand-off
+    /// buffer is full the event is not applied at all and, unacknowledged,
+    /// comes again.
     public func apply(_ event: AlertEvent, receivedAt: Date? = nil, acknowledgement: (any Acknowledgeable)? = nil) {
-        let transition = store.apply(event, receivedAt: receivedAt ?? clock.now())
+        let receivedAt = receivedAt ?? clock.now()
+        let transitions = self.transitions
+        guard let transition = store.apply(event, receivedAt: receivedAt, handOff: { transitions.offer($0, acknowledgement: acknowledgement) }) else {
+            return
+        }
         switch transition {
         case .duplicate:
             counters.duplicates.add(1, ordering: .relaxed)
             acknowledgement?.ack()
         case .fired:
             counters.fired.add(1, ordering: .relaxed)
-            transitions.append(transition, acknowledgement: acknowledgement)
         case .resolved:
             counters.resolved.add(1, ordering: .relaxed)
-            transitions.append(transition, acknowledgement: acknowledgement)
         case .resolveOfUnknown:
             counters.resolvesOfUnknown.add(1, ordering: .relaxed)
             acknowledgement?.ack()
         case .refusedAtCapacity:
             counters.refusedAtCapacity.add(1, ordering: .relaxed)
-            transitions.append(transition, acknowledgement: acknowledgement)
+        case .staleFiring:
+            counters.staleFirings.add(1, ordering: .relaxed)
+            acknowledgement?.ack()
         }
     }
 }

@@ -24,6 +24,8 @@ public final class IngestCounters: Sendable {
     public let adjustedOccurredAt = Atomic<Int>(0)
     public let adjustedCurrentValue = Atomic<Int>(0)
     public let adjustedThresholdValue = Atomic<Int>(0)
+    /// FIRING events older than their alert's last resolve (redeliveries), ignored.
+    public let staleFirings = Atomic<Int>(0)
     private let rejections = Mutex<[RejectReason: Int]>([:])
     /// Sampled processing times (seconds) not yet taken by metrics; bounded.
     private let processingSamples = Mutex<[Double]>([])
@@ -85,6 +87,7 @@ public final class IngestCounters: Sendable {
             "resolved": resolved.load(ordering: .relaxed),
             "resolves_of_unknown": resolvesOfUnknown.load(ordering: .relaxed),
             "refused_at_capacity": refusedAtCapacity.load(ordering: .relaxed),
+            "stale_firings": staleFirings.load(ordering: .relaxed),
         ]
         for (reason, count) in rejectedByReason {
             result["rejected_\(reason.rawValue)"] = count

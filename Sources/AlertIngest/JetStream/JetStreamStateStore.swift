@@ -108,7 +108,7 @@ public final class JetStreamStateStore: StateStore {
         case .silenceRemoved(let id):
             try remove(silences, id)
         case .notificationLogged(let entry):
-            try write(notificationLog, Self.logKey(entry.receiver, entry.groupKey), try encoder.encode(entry))
+            try write(notificationLog, Self.logKey(entry.receiverIntegration, entry.groupKey), try encoder.encode(entry))
         case .notificationLogRemoved(let receiver, let groupKey):
             try remove(notificationLog, Self.logKey(receiver, groupKey))
         case .ruleSeriesUpserted(let series):

@@ -2,7 +2,7 @@ import CNats
 
 /// A libnats call that failed: which operation, libnats' status code and text.
 /// Built from the returned `natsStatus` (never `nats_GetLastError`, which is
-/// per thread: DESIGN.md §8).
+/// per thread: docs/ARCHITECTURE.md, Threads).
 public struct NATSError: Error, Sendable, CustomStringConvertible {
     public var operation: String
     public var code: Int32

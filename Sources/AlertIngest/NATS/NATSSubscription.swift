@@ -51,7 +51,7 @@ public protocol NATSMessageHandler: Sendable {
 /// Lifetime: the handler box is retained once for the C side and released by
 /// the on-complete callback, which libnats calls after the last delivery once
 /// the subscription is drained, unsubscribed or its connection closed — a
-/// handler may still run after `natsSubscription_Destroy` (DESIGN.md §8), so
+/// handler may still run after `natsSubscription_Destroy` (docs/ARCHITECTURE.md, Threads), so
 /// it must never be freed earlier.
 public final class NATSSubscription: Sendable {
     nonisolated(unsafe) private let subscription: OpaquePointer

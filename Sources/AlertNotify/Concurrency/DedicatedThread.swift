@@ -1,7 +1,7 @@
 import Foundation
 
 /// Runs a blocking call (a libcurl transfer) on a thread started for it, so
-/// it never occupies a thread of Swift's cooperative pool (DESIGN.md §3).
+/// it never occupies a thread of Swift's cooperative pool (docs/ARCHITECTURE.md, Threads).
 /// For rare calls only: each call starts a thread.
 ///
 /// Cancelling the awaiting task does not interrupt `body`; bound it by other

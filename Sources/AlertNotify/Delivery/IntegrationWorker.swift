@@ -10,6 +10,8 @@ public import Logging
 public final class IntegrationWorker: Sendable {
     public let receiver: String
     public let integration: any Integration
+    /// Position among the receiver's integrations of the same kind.
+    public let index: Int
     public let capacity: Int
     private let policy: RetryPolicy
     private let statistics: DeliveryStatistics
@@ -17,11 +19,25 @@ public final class IntegrationWorker: Sendable {
     private let stream: AsyncStream<AlertCore.Notification>
     private let continuation: AsyncStream<AlertCore.Notification>.Continuation
     private var key: DeliveryStatistics.Key { .init(receiver: receiver, integration: integration.kind) }
+    /// Told about a notification given up for good (not about one cancelled
+    /// at shutdown): the runtime puts the notification log back.
+    private let onGivenUp: (@Sendable (AlertCore.Notification) -> Void)?
 
-    public init(receiver: String, integration: any Integration, policy: RetryPolicy, statistics: DeliveryStatistics,
-                capacity: Int = 10_000, logger: Logger) {
+    /// `webhook/0`: the name notifications address this integration by.
+    public var name: String { "\(integration.kind)/\(index)" }
+
+    /// Whether a notification is for this integration (one without an
+    /// integration goes to every integration of its receiver).
+    public func accepts(_ notification: AlertCore.Notification) -> Bool {
+        notification.integration.map { $0 == name } ?? true
+    }
+
+    public init(receiver: String, integration: any Integration, index: Int = 0, policy: RetryPolicy, statistics: DeliveryStatistics,
+                capacity: Int = 10_000, logger: Logger, onGivenUp: (@Sendable (AlertCore.Notification) -> Void)? = nil) {
+        self.onGivenUp = onGivenUp
         self.receiver = receiver
         self.integration = integration
+        self.index = index
         self.policy = policy
         self.statistics = statistics
         self.capacity = capacity
@@ -55,7 +71,7 @@ public final class IntegrationWorker: Sendable {
     public func run() async {
         for await notification in stream {
             statistics.update(key) { $0.queued -= 1 }
-            await deliver(notification)
+            if case .failed(_, _, _, cancelled: false) = await deliver(notification) { onGivenUp?(notification) }
         }
     }
 

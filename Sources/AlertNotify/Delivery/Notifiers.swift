@@ -17,12 +17,15 @@ public final class Notifiers: Sendable {
 
     /// - Parameters:
     ///   - lookup: the live state of an alert, for the Alertmanager forwarders.
+    ///   - onGivenUp: told about each notification given up for good (the
+    ///     runtime puts its notification-log entry back).
     ///   - makeEmail: builds the email integration (kept injectable so this
     ///     type does not depend on how SMTP is spoken).
     public init(
         receivers: [ReceiverConfiguration], templates: TemplateLibrary, retryPolicy: RetryPolicy, externalURL: String,
         logger: Logger, lookup: @escaping @Sendable (Fingerprint) -> Alert?,
-        makeEmail: (EmailConfiguration) -> (any Integration)? = { _ in nil }
+        makeEmail: (EmailConfiguration) -> (any Integration)? = { _ in nil },
+        onGivenUp: (@Sendable (AlertCore.Notification) -> Void)? = nil
     ) throws(NotifyError) {
         let statistics = DeliveryStatistics()
         let shared = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -48,25 +51,27 @@ public final class Notifiers: Sendable {
         var workers: [String: [IntegrationWorker]] = [:]
         var forwarders: [AlertmanagerNotifier] = []
         for receiver in receivers {
-            var integrations: [any Integration] = []
-            for config in receiver.alertmanager {
+            // Each with its index among its kind (the engine's IntegrationPolicy.index).
+            var integrations: [(any Integration, Int)] = []
+            for (index, config) in receiver.alertmanager.enumerated() {
                 let forwarder = AlertmanagerNotifier(configuration: config, poster: HTTPPoster(client: try client(for: config.tls)), logger: logger,
                                                      lookup: lookup, rejections: (statistics, receiver.name))
                 forwarders.append(forwarder)
-                integrations.append(forwarder)
+                integrations.append((forwarder, index))
             }
-            for config in receiver.slack {
-                integrations.append(SlackNotifier(configuration: config, templates: templates, poster: HTTPPoster(client: shared),
-                                                  rateLimiter: rateLimiter, externalURL: externalURL))
+            for (index, config) in receiver.slack.enumerated() {
+                integrations.append((SlackNotifier(configuration: config, templates: templates, poster: HTTPPoster(client: shared),
+                                                   rateLimiter: rateLimiter, externalURL: externalURL), index))
             }
-            for config in receiver.webhook {
-                integrations.append(WebhookNotifier(configuration: config, poster: HTTPPoster(client: shared), externalURL: externalURL))
+            for (index, config) in receiver.webhook.enumerated() {
+                integrations.append((WebhookNotifier(configuration: config, poster: HTTPPoster(client: shared), externalURL: externalURL), index))
             }
-            for config in receiver.email {
-                if let email = makeEmail(config) { integrations.append(email) }
+            for (index, config) in receiver.email.enumerated() {
+                if let email = makeEmail(config) { integrations.append((email, index)) }
             }
             workers[receiver.name] = integrations.map {
-                IntegrationWorker(receiver: receiver.name, integration: $0, policy: retryPolicy, statistics: statistics, logger: logger)
+                IntegrationWorker(receiver: receiver.name, integration: $0.0, index: $0.1, policy: retryPolicy, statistics: statistics, logger: logger,
+                                  onGivenUp: onGivenUp)
             }
         }
         self.workers = workers
@@ -76,9 +81,10 @@ public final class Notifiers: Sendable {
         self.logger = logger
     }
 
-    /// Hands a notification to each integration of its receiver (never blocks).
+    /// Hands a notification to its integration (to each integration of its
+    /// receiver when it names none). Never blocks.
     public func dispatch(_ notification: AlertCore.Notification) {
-        for worker in workers[notification.receiver] ?? [] {
+        for worker in workers[notification.receiver] ?? [] where worker.accepts(notification) {
             worker.enqueue(notification)
         }
     }

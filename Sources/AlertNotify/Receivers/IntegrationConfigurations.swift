@@ -187,7 +187,16 @@ public struct ReceiverConfiguration: Sendable, Equatable {
         self.webhook = webhook
     }
 
-    /// Whether any integration wants resolved alerts (the engine's policy);
+    /// Each integration as the engine deduplicates it (kind, index among
+    /// that kind, `send_resolved`), in the order `Notifiers` builds workers.
+    public var integrationPolicies: [IntegrationPolicy] {
+        alertmanager.enumerated().map { IntegrationPolicy(kind: "alertmanager", index: $0.offset, sendResolved: $0.element.sendResolved) }
+            + slack.enumerated().map { IntegrationPolicy(kind: "slack", index: $0.offset, sendResolved: $0.element.sendResolved) }
+            + webhook.enumerated().map { IntegrationPolicy(kind: "webhook", index: $0.offset, sendResolved: $0.element.sendResolved) }
+            + email.enumerated().map { IntegrationPolicy(kind: "email", index: $0.offset, sendResolved: $0.element.sendResolved) }
+    }
+
+    /// Whether any integration wants resolved alerts;
     /// true for a receiver with no integration (it only logs).
     public var sendsResolved: Bool {
         let flags = alertmanager.map(\.sendResolved) + slack.map(\.sendResolved) + email.map(\.sendResolved) + webhook.map(\.sendResolved)

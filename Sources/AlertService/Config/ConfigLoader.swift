@@ -11,6 +11,8 @@ public enum ConfigLoader {
     static let topLevelKeys: Set<String> = [
         "nats", "state", "server", "rules", "rule_files", "log",
         "global", "route", "receivers", "inhibit_rules", "time_intervals", "mute_time_intervals", "templates",
+        // Alertmanager's, read and ignored with a note:
+        "tracing",
     ]
     static let natsKeys: Set<String> = [
         "servers", "name", "user", "password", "password_file", "token", "token_file",
@@ -21,7 +23,10 @@ public enum ConfigLoader {
     /// The largest `nats.pending_limits.messages` libnats 3.4 accepts (measured).
     static let maxPendingMessages = 2_000_000
 
-    public static func load(path: String) throws(ConfigError) -> AlerterConfig {
+    /// - Parameter requireNATS: false for the commands that only read the
+    ///   routing (`check-config`, `routes`): a plain Alertmanager file, which
+    ///   has no `nats` section, then loads with a note.
+    public static func load(path: String, requireNATS: Bool = true) throws(ConfigError) -> AlerterConfig {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -29,11 +34,12 @@ public enum ConfigLoader {
             throw ConfigError(file: path, issues: [ConfigIssue(path: "", message: "cannot read the file: \(error.localizedDescription)")])
         }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        return try parse(yaml: text, file: path, baseDirectory: base)
+        return try parse(yaml: text, file: path, baseDirectory: base, requireNATS: requireNATS)
     }
 
     /// Parses config text. Relative `*_file` paths resolve against `baseDirectory`.
-    public static func parse(yaml: String, file: String = "<config>", baseDirectory: String = ".") throws(ConfigError) -> AlerterConfig {
+    public static func parse(yaml: String, file: String = "<config>", baseDirectory: String = ".",
+                             requireNATS: Bool = true) throws(ConfigError) -> AlerterConfig {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -59,7 +65,7 @@ public enum ConfigLoader {
             case "log":
                 config.log = readLog(node, &reader)
             case "global":
-                RoutingConfigReader.readGlobal(node, &reader, into: &engine, defaults: &defaults, base: baseDirectory)
+                RoutingConfigReader.readGlobal(node, &reader, into: &engine, defaults: &defaults, base: baseDirectory, notes: &config.notes)
             case "server":
                 config.server = readServer(node, &reader, baseDirectory: baseDirectory)
             case "templates":
@@ -68,6 +74,14 @@ public enum ConfigLoader {
                     var skipped: [String] = []
                     config.templates = try TemplateLibrary.load(patterns: patterns, baseDirectory: baseDirectory, skipped: &skipped)
                     config.notes += skipped.map { "templates: \($0) is an Alertmanager Go template file; ignored (nats-alerter templates are *.mustache)" }
+                    // A Go template pattern that matches nothing here (an Alertmanager file's /etc/alertmanager/… path) is named too.
+                    for pattern in patterns where pattern.hasSuffix(".tmpl") {
+                        let absolute = pattern.hasPrefix("/") ? pattern : baseDirectory + "/" + pattern
+                        let directory = URL(fileURLWithPath: absolute).deletingLastPathComponent().path
+                        if !skipped.contains(where: { $0.hasPrefix(directory + "/") }) {
+                            config.notes.append("templates: \(pattern) names Alertmanager Go templates; ignored (nats-alerter templates are *.mustache)")
+                        }
+                    }
                 } catch {
                     reader.fail("templates", "\(error)", node)
                 }
@@ -79,10 +93,15 @@ public enum ConfigLoader {
                 break  // read below, in dependency order
             default:
                 config.acceptedButUnused.append(key)
+                config.notes.append("\(key): Alertmanager section without effect in nats-alerter; ignored")
             }
         }
         if !sawNATS {
-            reader.fail("nats", "missing: the service needs nats.subjects to subscribe to")
+            if requireNATS {
+                reader.fail("nats", "missing: the service needs nats.subjects to subscribe to")
+            } else {
+                config.notes.append("nats: missing (a plain Alertmanager file); `run` needs a nats section with nats.subjects to subscribe to")
+            }
         }
         let routeNode = section("route")
         let receiversNode = section("receivers")
@@ -92,7 +111,7 @@ public enum ConfigLoader {
         if let receiversNode {
             let receivers = RoutingConfigReader.readReceivers(receiversNode, &reader, defaults: defaults, base: baseDirectory, notes: &config.notes)
             config.receivers = Dictionary(receivers.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
-            engine.receivers = Dictionary(receivers.map { ($0.name, ReceiverPolicy(name: $0.name, sendResolved: $0.sendsResolved)) }, uniquingKeysWith: { $1 })
+            engine.receivers = Dictionary(receivers.map { ($0.name, ReceiverPolicy(name: $0.name, sendResolved: $0.sendsResolved, integrations: $0.integrationPolicies)) }, uniquingKeysWith: { $1 })
         }
         if let deadline = defaults.notificationDeadline { config.retryPolicy.deadline = deadline }
         config.externalURL = defaults.externalURL ?? ""

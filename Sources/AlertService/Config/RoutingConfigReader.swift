@@ -28,7 +28,16 @@ struct RoutingConfigReader {
 
     // MARK: global
 
-    static func readGlobal(_ node: Node, _ r: inout YAMLReader, into engine: inout EngineConfiguration, defaults: inout GlobalNotifyDefaults, base: String) {
+    /// Alertmanager's global options nats-alerter reads; the other
+    /// `globalKeys` load with a note naming them.
+    static let globalKeysWithEffect: Set<String> = [
+        "resolve_timeout", "smtp_from", "smtp_hello", "smtp_smarthost", "smtp_auth_username", "smtp_auth_password",
+        "smtp_auth_password_file", "smtp_auth_identity", "smtp_require_tls", "slack_api_url", "slack_api_url_file",
+        "notification_deadline", "external_url",
+    ]
+
+    static func readGlobal(_ node: Node, _ r: inout YAMLReader, into engine: inout EngineConfiguration, defaults: inout GlobalNotifyDefaults,
+                           base: String, notes: inout [String]) {
         var password: String?, passwordFile: String?, slack: String?, slackFile: String?
         for (key, value) in r.mapping(node, "global", allowed: globalKeys) {
             let path = "global.\(key)"
@@ -47,7 +56,10 @@ struct RoutingConfigReader {
             case "slack_api_url_file": slackFile = r.string(value, path)
             case "notification_deadline": defaults.notificationDeadline = r.duration(value, path, allowZero: false)
             case "external_url": defaults.externalURL = r.string(value, path)
-            default: break
+            default:
+                if !globalKeysWithEffect.contains(key) {
+                    notes.append("\(path): Alertmanager option without effect in nats-alerter; ignored")
+                }
             }
         }
         let reader = ReceiverConfigReader(base: base, defaults: defaults)

@@ -87,7 +87,7 @@ public enum APIRouter {
                 let id = try runtime.silencer.upsert(silence, now: runtime.clock.now())
                 return APIJSON.response(["silenceID": id])
             } catch {
-                throw APIError(error.kind == .notFound ? .notFound : .badRequest, error.description)
+                throw APIError(Self.status(error), error.description)
             }
         }
         api.get("silence/:id") { _, context -> Response in
@@ -100,12 +100,22 @@ public enum APIRouter {
             let id = try context.parameters.require("id")
             do throws(SilenceError) {
                 try runtime.silencer.expire(id: id, now: runtime.clock.now())
+            } catch where error.kind == .alreadyExpired {
+                // Alertmanager answers 200: the silence is expired, as asked.
             } catch {
-                throw APIError(error.kind == .notFound ? .notFound : .badRequest, error.description)
+                throw APIError(Self.status(error), error.description)
             }
             return Response(status: .ok)
         }
         return router
+    }
+
+    static func status(_ error: SilenceError) -> HTTPResponse.Status {
+        switch error.kind {
+        case .notFound: .notFound
+        case .unavailable: .serviceUnavailable
+        case .invalid, .alreadyExpired: .badRequest
+        }
     }
 
     static func alertObjects(_ runtime: AlerterRuntime, query: AlertQuery, alerts: [Alert]) async throws -> [[String: Any]] {
@@ -164,9 +174,10 @@ struct AlertQuery {
     var inhibited: Bool
     var receiver: ReceiverPattern?
 
+    /// An anchored regex on RE2, as every matcher (linear time: the pattern comes from the caller).
     struct ReceiverPattern {
-        let regex: Regex<AnyRegexOutput>
-        func matches(_ name: String) -> Bool { (try? regex.wholeMatch(in: name)) != nil }
+        let matcher: Matcher
+        func matches(_ name: String) -> Bool { matcher.matches(name) }
     }
 
     init(_ request: Request) throws {
@@ -185,8 +196,8 @@ struct AlertQuery {
         inhibited = try flag("inhibited")
         _ = try flag("unprocessed")
         if let text = parameters.get("receiver") {
-            do { receiver = ReceiverPattern(regex: try Regex("^(?:" + text + ")$")) } catch {
-                throw APIError(.badRequest, "receiver: \"\(text)\" is not a valid regular expression")
+            do { receiver = ReceiverPattern(matcher: try Matcher(name: "receiver", type: .regexMatch, value: text)) } catch {
+                throw APIError(.badRequest, "receiver: \(error)")
             }
         }
     }

@@ -82,16 +82,14 @@ final class NotificationOutbox: Sendable {
     /// kind and position among that kind (stable across reloads that do not
     /// change the receiver).
     static func addresses(of receiver: String, in notifiers: Notifiers?) -> [(Address, IntegrationWorker)] {
-        var seen: [String: Int] = [:]
-        return (notifiers?.workers[receiver] ?? []).map { worker in
-            let kind = worker.integration.kind
-            defer { seen[kind, default: 0] += 1 }
-            return (Address(receiver: receiver, kind: kind, index: seen[kind, default: 0]), worker)
+        (notifiers?.workers[receiver] ?? []).map { worker in
+            (Address(receiver: receiver, kind: worker.integration.kind, index: worker.index), worker)
         }
     }
 
-    /// Stores one message per integration of the notification's receiver and
-    /// makes sure each has a consumer. Blocking (waits for the stream's acks).
+    /// Stores one message for the notification's integration (for each
+    /// integration of its receiver when it names none) and makes sure each
+    /// has a consumer. Blocking (waits for the stream's acks).
     ///
     /// Throws only what a later attempt can cure (NATS unreachable): the
     /// caller then holds this notification and the events behind it. A
@@ -99,12 +97,13 @@ final class NotificationOutbox: Sendable {
     /// server refuses it as too large — is dead-lettered here and the call
     /// returns, so one poison item never blocks the notifications after it.
     func publish(_ notification: AlertCore.Notification) throws(NATSError) {
-        let addresses = Self.addresses(of: notification.receiver, in: runtime.notifiers).map(\.0)
+        let addresses = Self.addresses(of: notification.receiver, in: runtime.notifiers).filter { $0.1.accepts(notification) }.map(\.0)
         guard !addresses.isEmpty else { return }
         let body: Data
         do {
             body = try StateCoding.encoder().encode(notification)
         } catch {
+            runtime.notificationLog.revert(notification)
             for address in addresses {
                 recordDeadLetter(address, groupKey: notification.groupKey, reason: "unencodable", message: "\(error)", attempts: 0,
                                  payload: Array(notification.groupKey.utf8))
@@ -116,6 +115,7 @@ final class NotificationOutbox: Sendable {
             do {
                 try jetStream.publish(subject: subject(address), payload: [UInt8](body), messageID: "\(notification.id).\(address.token)")
             } catch where error.isMessageTooLarge {
+                runtime.notificationLog.revert(notification)
                 recordDeadLetter(address, groupKey: notification.groupKey, reason: "too_large",
                                  message: "\(body.count) bytes: \(error)", attempts: 0, payload: Array(notification.groupKey.utf8))
             }
@@ -197,12 +197,14 @@ final class NotificationOutbox: Sendable {
         }
         let deliveries = Int(delivery.deliveryCount)
         if deliveries > settings.maxDeliver {
+            runtime.notificationLog.revert(notification)
             deadLetter(delivery, address, groupKey: notification.groupKey, reason: "max_deliver",
                        message: "delivered \(deliveries) times without success", attempts: deliveries - 1)
             return
         }
         let notifiers = runtime.notifiers
         guard let worker = Self.addresses(of: address.receiver, in: notifiers).first(where: { $0.0 == address })?.1 else {
+            runtime.notificationLog.revert(notification)
             deadLetter(delivery, address, groupKey: notification.groupKey, reason: "receiver_removed",
                        message: "the configuration no longer has this integration", attempts: 0)
             return
@@ -221,6 +223,8 @@ final class NotificationOutbox: Sendable {
                 delivery.nak(delay: .zero)
                 return
             }
+            // Given up: the next flush decides again (Alertmanager's log is written only after a successful send).
+            runtime.notificationLog.revert(notification)
             deadLetter(delivery, address, groupKey: notification.groupKey, reason: reason, message: message, attempts: attempts)
         }
     }
