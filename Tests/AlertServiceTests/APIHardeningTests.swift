@@ -189,6 +189,25 @@ struct APIHardeningTests {
         }
     }
 
+    @Test("a silence time with a 60-digit fraction is read to the nanosecond, not handed to ICU (which died with SIGFPE on it)")
+    func longFractionTimestamp() async throws {
+        // Found by fuzz-silence-api (scripts/fuzz.sh): the whole process trapped in ICU's date parser.
+        let runtime = try makeRuntime()
+        let ends = "2099-01-15T10:00:00.000" + String(repeating: "6", count: 60) + "Z"
+        let body = Self.silenceBody().replacing(#/"endsAt":"[^"]*"/#, with: "\"endsAt\":\"\(ends)\"")
+        #expect(body.contains(ends))
+        try await app(runtime).test(.router) { (client: any TestClientProtocol) async throws in
+            let (status, text) = try await client.request("/api/v2/silences", .post, body: body)
+            #expect(status == .ok, "\(text)")
+        }
+        let parsed = try #require(APIJSON.parseTimestamp("2027-01-15T08:00:00.123456789123Z"))
+        #expect(APIJSON.timestamp(parsed) == "2027-01-15T08:00:00.123Z")
+        #expect(APIJSON.parseTimestamp("2027-01-15T08:00:00+02:00") != nil)
+        for bad in ["yesterday", "2027-01-15", "2027-01-15T08:00:00", "2027-01-15T08:00:00.Z"] {
+            #expect(APIJSON.parseTimestamp(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test("silence caps have defaults; 0 lifts a cap; the config names bad server keys")
     func limitsConfig() throws {
         let defaults = try makeRuntime().config.server.limits
