@@ -58,6 +58,32 @@ struct NotifierTests {
         #expect(gone, "Alertmanager still shows the alert as active")
     }
 
+    @Test("Alertmanager forwarding splits a batch only when the content is refused (400): a 401 for the credentials costs one request, not one per alert")
+    func alertmanagerSplitOnlyOnContent() async throws {
+        let directory = try makeTemporaryDirectory("am-split")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { Task { try? await client.shutdown() } }
+        let events = (0..<8).map { AlertEvent(alertType: "job_failed", source: "job-\($0)") }
+        let notification = makeNotification(receiver: "team", firing: events, sendResolved: true, at: Date())
+
+        let unauthorized = try await HTTPRecorder(directory: directory, responses: Array(repeating: "401", count: 20))
+        defer { unauthorized.process.kill() }
+        let denied = AlertmanagerNotifier(configuration: AlertmanagerForwardConfiguration(urls: [unauthorized.url]), poster: HTTPPoster(client: client),
+                                          logger: quietLogger)
+        await #expect(throws: NotifyError.self) { try await denied.send(notification) }
+        #expect(unauthorized.requests.count == 1)
+
+        // A 400 for the batch, then 200s: each half is posted on its own, and both are accepted.
+        let refused = try await HTTPRecorder(directory: directory, responses: ["400"])
+        defer { refused.process.kill() }
+        let split = AlertmanagerNotifier(configuration: AlertmanagerForwardConfiguration(urls: [refused.url]), poster: HTTPPoster(client: client),
+                                         logger: quietLogger)
+        try await split.send(notification)
+        let sizes = refused.requests.map { (($0.json as? [Any]) ?? []).count }
+        #expect(sizes == [8, 4, 4])
+    }
+
     @Test("Slack: event text is escaped, long messages are cut with a count, one request per second per webhook, 429 waits for Retry-After")
     func slack() async throws {
         let directory = try makeTemporaryDirectory("slack")

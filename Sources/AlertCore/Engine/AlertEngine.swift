@@ -143,6 +143,9 @@ public final class AlertEngine {
 
     public var groups: [AggregationGroup] { dispatcher.allGroups }
 
+    /// How many aggregation groups exist (without copying or sorting them).
+    public var groupCount: Int { dispatcher.groups.count }
+
     // MARK: The pipeline
 
     private func flush(groupKey: String, at now: Date) -> [Notification] {

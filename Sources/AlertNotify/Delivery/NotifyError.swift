@@ -15,8 +15,11 @@ public struct NotifyError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// From a `Retry-After` header: the earliest the receiver wants another attempt.
     public var retryAfter: Duration?
+    /// The HTTP status of the answer, for HTTP receivers.
+    public var httpStatus: Int?
 
-    public init(_ disposition: Disposition, reason: String, message: String, retryAfter: Duration? = nil) {
+    public init(_ disposition: Disposition, reason: String, message: String, retryAfter: Duration? = nil, httpStatus: Int? = nil) {
+        self.httpStatus = httpStatus
         self.disposition = disposition
         self.reason = reason
         self.message = message

@@ -143,15 +143,15 @@ public final class AlertmanagerNotifier: Integration, Sendable {
         }
     }
 
-    /// One POST; on a permanent refusal of more than one alert, each half on
-    /// its own. A single alert refused permanently lands in `refused`.
+    /// One POST; when Alertmanager refuses the content of more than one
+    /// alert (`refusesContent`), each half on its own. A single alert refused permanently lands in `refused`.
     /// Retryable failures (5xx, 429, network) are thrown as they are.
     private func postIsolating(_ alerts: ArraySlice<Alert>, url: String, headers: [(String, String)], now: Date,
                                refused: inout [Fingerprint: String]) async throws(NotifyError) {
         let body = Self.body(Array(alerts), now: now, resendInterval: configuration.resendInterval)
         do throws(NotifyError) {
             try await poster.post(url, json: body, headers: headers, timeout: configuration.timeout, what: "alerts")
-        } catch where error.disposition == .permanent && error.reason == "http_4xx" {
+        } catch where error.disposition == .permanent && Self.refusesContent(error.httpStatus) {
             if alerts.count == 1, let alert = alerts.first {
                 refused[alert.fingerprint] = error.message
                 return
@@ -160,6 +160,14 @@ public final class AlertmanagerNotifier: Integration, Sendable {
             try await postIsolating(alerts[..<middle], url: url, headers: headers, now: now, refused: &refused)
             try await postIsolating(alerts[middle...], url: url, headers: headers, now: now, refused: &refused)
         }
+    }
+
+    /// Answers that refuse what was posted (400, 413, 422), where splitting
+    /// the batch finds the alerts at fault. Not 401, 403, 404 and the like:
+    /// those refuse every alert alike (credentials, URL), and splitting would
+    /// only multiply the requests.
+    static func refusesContent(_ status: Int?) -> Bool {
+        status == 400 || status == 413 || status == 422
     }
 
     /// Whether two states of an alert make the same POST (repeats bump only `lastSeen` and the count).

@@ -46,7 +46,7 @@ public struct HTTPPoster: Sendable {
             throw NotifyError(.retryable, reason: "http_5xx", message: "\(what) to \(host): HTTP \(status) \(body.prefix(200))",
                               retryAfter: Self.retryAfter(response.headers.first(name: "Retry-After")))
         default:
-            throw NotifyError(.permanent, reason: "http_4xx", message: "\(what) to \(host): HTTP \(status) \(body.prefix(200))")
+            throw NotifyError(.permanent, reason: "http_4xx", message: "\(what) to \(host): HTTP \(status) \(body.prefix(200))", httpStatus: status)
         }
     }
 

@@ -54,6 +54,9 @@ public actor EngineHost {
         return result
     }
 
+    /// For the metrics: a count, not a snapshot of every group's members.
+    public var groupCount: Int { engine.groupCount }
+
     public var groups: [GroupSnapshot] {
         engine.groups.map { GroupSnapshot(receiver: $0.route.receiver, labels: $0.labels, fingerprints: $0.alerts.map(\.fingerprint)) }
     }

@@ -218,7 +218,7 @@ public final class AlerterMetrics: Sendable {
         for (state, count) in runtime.silencer.count(at: now) {
             gauge("nats_alerter_silences", [("state", state.rawValue)], Help.silences, Double(count))
         }
-        gauge("nats_alerter_aggregation_groups", [], Help.groups, Double(await runtime.engine.groups.count))
+        gauge("nats_alerter_aggregation_groups", [], Help.groups, Double(await runtime.engine.groupCount))
         // Notifications.
         if let statistics = runtime.notifiers?.statistics {
             for (key, counts) in statistics.counts {
