@@ -102,6 +102,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -130,6 +132,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Fuzzing (Tests/Fuzz, scripts/fuzz.sh): what each libFuzzer target runs per input;
+        // built and run over the committed corpus by the normal build and FuzzCorpusTests.
+        .target(
+            name: "IngestFuzzing",
+            dependencies: ["AlertCore", "AlertIngest"],
+            path: "Tests/Fuzz/IngestHarness",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ServiceFuzzing",
+            dependencies: ["AlertService", "AlertCore"],
+            path: "Tests/Fuzz/ServiceHarness",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests — one target per module; integration tests need real servers.
         .target(name: "AlertTestSupport", dependencies: ["AlertCore"], path: "Tests/AlertTestSupport", swiftSettings: swiftSettings),
         .testTarget(
@@ -145,6 +162,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "FuzzCorpusTests",
+            dependencies: ["IngestFuzzing", "ServiceFuzzing", "AlertCore"],
+            path: "Tests/Fuzz/CorpusTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "AlertIngest", "AlertCore", "AlertService", "AlertNotify", "CNats", "AlertTestSupport",
@@ -156,3 +179,20 @@ let package = Package(
     ],
     cxxLanguageStandard: .cxx17
 )
+
+// The libFuzzer executables exist only in fuzz builds (scripts/fuzz.sh sets
+// NATS_ALERTER_FUZZ=1 and builds with -sanitize=fuzzer,address into
+// .build-fuzz): they call libFuzzer's driver, which only a fuzzer build links.
+if Context.environment["NATS_ALERTER_FUZZ"] == "1" {
+    let fuzzTargets: [(name: String, harness: String)] = [
+        ("fuzz-protobuf-event", "IngestFuzzing"), ("fuzz-json-event", "IngestFuzzing"), ("fuzz-sample", "IngestFuzzing"),
+        ("fuzz-matcher", "IngestFuzzing"), ("fuzz-config", "ServiceFuzzing"), ("fuzz-silence-api", "ServiceFuzzing"),
+    ]
+    package.targets.append(.target(name: "FuzzDriver", path: "Tests/Fuzz/Driver", swiftSettings: swiftSettings))
+    for (name, harness) in fuzzTargets {
+        package.targets.append(.executableTarget(
+            name: name, dependencies: ["FuzzDriver", .target(name: harness)], path: "Tests/Fuzz/Targets/\(name)", swiftSettings: swiftSettings
+        ))
+        package.products.append(.executable(name: name, targets: [name]))
+    }
+}

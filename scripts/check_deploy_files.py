@@ -98,6 +98,12 @@ def main() -> int:
     listen_port = int(alerter["server"]["listen_address"].rpartition(":")[2])
     check(alerter["server"]["listen_address"].startswith("0.0.0.0:"), "config/compose/alerter.yaml: server.listen_address must be 0.0.0.0:… in a container")
     check(listen_port in container_ports(services["nats-alerter"]), f"nats-alerter listens on {listen_port}, not a port of its compose service")
+    # Listening on all interfaces of the container: mutations must need the token (README "HTTP API").
+    token_file = alerter["server"].get("api_token_file", "")
+    check(token_file.startswith("/run/secrets/"), "config/compose/alerter.yaml: server.api_token_file must be set (a compose secret under /run/secrets/)")
+    token_secret = token_file.rpartition("/")[2]
+    given = [s["source"] if isinstance(s, dict) else s for s in services["nats-alerter"].get("secrets", [])]
+    check(token_secret in given, f"nats-alerter service: the secret {token_secret} (server.api_token_file) is not given to it")
     for url in alerter["nats"]["servers"]:
         parts = urlsplit(url)
         check_endpoint(services, parts.hostname, parts.port, f"alerter.yaml nats.servers {url}", service="nats")

@@ -5,7 +5,7 @@
 # deployment files statically (scripts/check-deploy.sh), then `swift test`
 # (unit tests and integration tests that start real nats-server,
 # Alertmanager and Prometheus processes on free loopback ports, and run the
-# Go and Python publisher examples).
+# Go and Python publisher examples), then a short fuzz pass (scripts/fuzz.sh).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -36,3 +36,11 @@ fi
 scripts/check-deploy.sh
 
 swift test --skip-build "$@"
+
+# A short fuzz pass (issue 13): each libFuzzer target for FUZZ_SECONDS from
+# the committed corpus, after its sanitizer build into .build-fuzz (the long
+# run is scripts/fuzz.sh). FUZZ_SECONDS=0 skips it. The soak (SoakTests) runs
+# only with scripts/fuzz.sh --soak.
+if [[ "${FUZZ_SECONDS:-20}" != 0 ]]; then
+    scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-20}"
+fi

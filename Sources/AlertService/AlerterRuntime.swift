@@ -38,6 +38,7 @@ public final class AlerterRuntime: Sendable {
         var draining = false
         var outbox: NotificationOutbox?
         var deadLetteredEvents: [String: Int] = [:]
+        var listenerTLS: ListenerTLS?
     }
 
     let state: Mutex<State>
@@ -88,6 +89,10 @@ public final class AlerterRuntime: Sendable {
     /// Events republished to the dead-letter subject, by reject reason.
     var deadLetteredEvents: [String: Int] { state.withLock { $0.deadLetteredEvents } }
     func recordDeadLetteredEvent(reason: String) { state.withLock { $0.deadLetteredEvents[reason, default: 0] += 1 } }
+
+    /// The HTTPS listener's certificates, when `server.tls_server_config` is set.
+    var listenerTLS: ListenerTLS? { state.withLock { $0.listenerTLS } }
+    func setListenerTLS(_ tls: ListenerTLS) { state.withLock { $0.listenerTLS = tls } }
 
     func setConnection(_ connection: NATSConnection) { state.withLock { $0.connection = connection } }
     func addSubscription(_ subject: String, _ subscription: any IngestSubscription, _ counters: IngestCounters) {
@@ -158,6 +163,14 @@ public final class AlerterRuntime: Sendable {
     /// errors and the running config stays. Changes to `nats`, `state` and
     /// `server` need a restart and are reported as such.
     public func reload() async -> Result<[String], ConfigError> {
+        if let tls = listenerTLS {
+            do {
+                try tls.reload()
+                logger.info("HTTPS certificate and key re-read", metadata: ["cert_file": .string(tls.files.certFile)])
+            } catch {
+                logger.error("HTTPS certificate reload failed; the previous certificate stays in use", metadata: ["error": .string("\(error)")])
+            }
+        }
         guard let configPath else {
             return .failure(ConfigError(file: "<none>", issues: [ConfigIssue(path: "", message: "the service was not started from a config file")]))
         }

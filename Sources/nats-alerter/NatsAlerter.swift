@@ -65,8 +65,16 @@ extension NatsAlerter {
                 ])
             }
             let runtime = AlerterRuntime(config: config, configPath: options.config, logger: logger)
-            let (services, _) = AlerterApplication.services(runtime: runtime)
-            logger.info("HTTP API and /metrics", metadata: ["listen_address": .string(config.server.listenAddress)])
+            let services: [ServiceGroupConfiguration.ServiceConfiguration]
+            do {
+                services = try AlerterApplication.services(runtime: runtime).group
+            } catch {
+                logger.critical("cannot start the HTTP listener", metadata: ["error": .string("\(error)")])
+                throw ExitCode(2)
+            }
+            logger.info("HTTP API and /metrics", metadata: [
+                "listen_address": .string(config.server.listenAddress), "tls": .stringConvertible(config.server.tls != nil),
+            ])
             let group = ServiceGroup(configuration: .init(
                 services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -31,8 +31,11 @@ func fire(_ runtime: AlerterRuntime, _ event: AlertEvent) async {
 }
 
 extension TestClientProtocol {
+    /// A body is sent as `application/json` unless `headers` name another Content-Type.
     func request(_ uri: String, _ method: HTTPRequest.Method = .get, body: String? = nil, headers: HTTPFields = [:]) async throws -> (HTTPResponse.Status, String) {
-        try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+        var headers = headers
+        if body != nil && headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
             (response.status, String(buffer: response.body))
         }
     }

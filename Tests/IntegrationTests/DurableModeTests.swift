@@ -59,6 +59,7 @@ struct DurableModeTests {
             let body = #"{"matchers":[{"name":"source","value":"\#(silenced)","isRegex":false,"isEqual":true}],"startsAt":"\#(iso(Date()))","endsAt":"\#(iso(Date() + 3600))","createdBy":"oncall","comment":"maintenance"}"#
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/v2/silences")!)
             request.httpMethod = "POST"
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.httpBody = Data(body.utf8)
             let (_, response) = try await URLSession.shared.data(for: request)
             #expect((response as? HTTPURLResponse)?.statusCode == 200)

@@ -27,6 +27,9 @@ public struct AlerterConfig: Sendable {
     public var retryPolicy = RetryPolicy()
     /// `global.external_url`: the link back to this service in notifications.
     public var externalURL = ""
+    /// The YAML text this config was read from (`/api/v2/status` shows it,
+    /// secrets masked); nil when built in code.
+    public var sourceYAML: String?
     /// Things that load but have no effect (unsupported Alertmanager
     /// integrations or options); printed by check-config, logged at start.
     public var notes: [String] = []
@@ -127,11 +130,49 @@ public struct AlerterConfig: Sendable {
         public var apiTokenFile: String?
         /// Largest accepted request body.
         public var maxRequestBodyBytes: Int = 1 << 20
+        /// `allowed_origins`: browser origins (`scheme://host[:port]`) besides
+        /// the service's own that may call mutating endpoints. Empty: same-origin only.
+        public var allowedOrigins: [String] = []
+        /// `allowed_hosts`: `Host` header values (`name[:port]`) mutating requests may carry.
+        /// Empty: the listen address (plus `localhost` and the loopback addresses
+        /// when it is a loopback one); any host when it listens on all interfaces.
+        public var allowedHosts: [String] = []
+        /// `limits`: caps on what the API stores.
+        public var limits = APILimits()
+        /// `tls_server_config`: serve HTTPS with these files (re-read on reload).
+        public var tls: ListenerTLSFiles?
 
         public init() {}
 
         public var host: String { String(listenAddress[..<(listenAddress.lastIndex(of: ":") ?? listenAddress.endIndex)]) }
         public var port: Int { Int(listenAddress[listenAddress.index(after: listenAddress.lastIndex(of: ":") ?? listenAddress.startIndex)...]) ?? 9094 }
+    }
+
+    /// `server.limits:` — caps on silences, named after Alertmanager's
+    /// `--silences.max-silences` and `--silences.max-silence-size-bytes`.
+    public struct APILimits: Sendable, Equatable {
+        /// Silences held, expired ones included (as Alertmanager counts them);
+        /// creating one more is refused. 0: no cap.
+        public var maxSilences = 10_000
+        /// Bytes of one silence: id, matchers' names and values, `createdBy`, comment. 0: no cap.
+        public var maxSilenceSizeBytes = 64 << 10
+        /// Matchers in one silence. 0: no cap.
+        public var maxMatchersPerSilence = 100
+        /// Bytes of a silence's comment. 0: no cap.
+        public var maxCommentBytes = 8 << 10
+
+        public init() {}
+    }
+
+    /// `server.tls_server_config:` — the listener's certificate and key (PEM).
+    public struct ListenerTLSFiles: Sendable, Equatable {
+        public var certFile: String
+        public var keyFile: String
+
+        public init(certFile: String, keyFile: String) {
+            self.certFile = certFile
+            self.keyFile = keyFile
+        }
     }
 
     /// `log:` — log level and line format.

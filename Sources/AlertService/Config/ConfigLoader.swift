@@ -48,6 +48,7 @@ public enum ConfigLoader {
         }
         var reader = YAMLReader()
         var config = AlerterConfig()
+        config.sourceYAML = yaml
         var sawNATS = false
         let sections = reader.mapping(root, "", allowed: topLevelKeys)
         let section = { (name: String) in sections.first { $0.0 == name }?.1 }
@@ -433,7 +434,9 @@ public enum ConfigLoader {
 
     static func readServer(_ node: Node, _ r: inout YAMLReader, baseDirectory: String) -> AlerterConfig.ServerSection {
         var server = AlerterConfig.ServerSection()
-        for (key, value) in r.mapping(node, "server", allowed: ["listen_address", "api_token_file", "max_request_body_bytes"]) {
+        let keys: Set<String> = ["listen_address", "api_token_file", "max_request_body_bytes", "allowed_origins", "allowed_hosts",
+                                 "limits", "tls_server_config"]
+        for (key, value) in r.mapping(node, "server", allowed: keys) {
             let path = "server.\(key)"
             switch key {
             case "listen_address":
@@ -448,6 +451,47 @@ public enum ConfigLoader {
                 guard let file = r.string(value, path).map({ resolve($0, base: baseDirectory) }) else { continue }
                 if readSecretFile(file, path: path, base: baseDirectory, &r) == "" { r.fail(path, "the token file is empty", value) }
                 server.apiTokenFile = file
+            case "allowed_origins":
+                for (index, origin) in r.strings(value, path).enumerated() {
+                    if let problem = MutationRules.originProblem(origin) {
+                        r.fail("\(path)[\(index)]", problem, value)
+                    } else {
+                        server.allowedOrigins.append(MutationRules.normalizedOrigin(origin))
+                    }
+                }
+            case "allowed_hosts":
+                for (index, host) in r.strings(value, path).enumerated() {
+                    if host.isEmpty || host.contains(where: { $0.isWhitespace || $0 == "/" }) {
+                        r.fail("\(path)[\(index)]", "\"\(host)\" is not a host name with an optional :port", value)
+                    } else {
+                        server.allowedHosts.append(host.lowercased())
+                    }
+                }
+            case "limits":
+                let limitKeys: [String: WritableKeyPath<AlerterConfig.APILimits, Int>] = [
+                    "max_silences": \.maxSilences,
+                    "max_silence_size_bytes": \.maxSilenceSizeBytes,
+                    "max_matchers_per_silence": \.maxMatchersPerSilence,
+                    "max_comment_bytes": \.maxCommentBytes,
+                ]
+                for (limit, item) in r.mapping(value, path, allowed: Set(limitKeys.keys)) {
+                    if let number = r.int(item, "\(path).\(limit)", min: 0), let keyPath = limitKeys[limit] {
+                        server.limits[keyPath: keyPath] = number
+                    }
+                }
+            case "tls_server_config":
+                var certFile: String?, keyFile: String?
+                for (field, item) in r.mapping(value, path, allowed: ["cert_file", "key_file"]) {
+                    guard let file = r.string(item, "\(path).\(field)").map({ resolve($0, base: baseDirectory) }) else { continue }
+                    if !FileManager.default.isReadableFile(atPath: file) { r.fail("\(path).\(field)", "cannot read \(file)", item) }
+                    if field == "cert_file" { certFile = file } else { keyFile = file }
+                }
+                if let certFile, let keyFile {
+                    server.tls = .init(certFile: certFile, keyFile: keyFile)
+                    if let problem = ListenerTLS.problem(with: server.tls!) { r.fail(path, problem, value) }
+                } else {
+                    r.fail(path, "cert_file and key_file are both required", value)
+                }
             default:
                 if let limit = r.int(value, path, min: 1024) { server.maxRequestBodyBytes = limit }
             }

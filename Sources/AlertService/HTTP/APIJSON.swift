@@ -10,10 +10,19 @@ enum APIJSON {
         date.rfc3339Milliseconds
     }
 
+    /// An RFC 3339 time, or nil. The text is checked (and a fraction cut to
+    /// nanoseconds, as Go's parser reads it) before Foundation sees it: ICU
+    /// under `ISO8601DateFormatter` dies with SIGFPE on a fraction of some
+    /// 60 digits, found by fuzz-silence-api.
     static func parseTimestamp(_ text: String) -> Date? {
+        guard let match = text.wholeMatch(of: /([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]+))?([Zz]|[+-][0-9]{2}:[0-9]{2})/) else {
+            return nil
+        }
+        let fraction = match.output.2.map { "." + $0.prefix(9) } ?? ""
+        let normalized = match.output.1.uppercased() + fraction + match.output.3.uppercased()
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+        return formatter.date(from: normalized) ?? ISO8601DateFormatter().date(from: normalized)
     }
 
     static func alert(_ alert: Alert, receivers: [String], silencedBy: [String], inhibitedBy: [Fingerprint], endsAt: Date) -> [String: Any] {
@@ -51,12 +60,18 @@ enum APIJSON {
     }
 
     /// A postable silence, or what is wrong with it.
-    static func postableSilence(_ data: Data) throws(APIError) -> Silence {
+    static func postableSilence(_ data: Data, limits: AlerterConfig.APILimits = .init()) throws(APIError) -> Silence {
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw APIError(.badRequest, "the body is not a JSON object (a postable silence)")
         }
         guard let matcherObjects = object["matchers"] as? [[String: Any]] else {
             throw APIError(.badRequest, "matchers: required, a list of {name, value, isRegex, isEqual}")
+        }
+        if limits.maxMatchersPerSilence > 0 && matcherObjects.count > limits.maxMatchersPerSilence {
+            throw APIError(.badRequest, "matchers: \(matcherObjects.count) matchers (limit: \(limits.maxMatchersPerSilence) per silence, server.limits.max_matchers_per_silence)")
+        }
+        if limits.maxCommentBytes > 0, let comment = object["comment"] as? String, comment.utf8.count > limits.maxCommentBytes {
+            throw APIError(.badRequest, "comment: \(comment.utf8.count) bytes (limit: \(limits.maxCommentBytes), server.limits.max_comment_bytes)")
         }
         var matchers: [Matcher] = []
         for (index, item) in matcherObjects.enumerated() {
@@ -79,8 +94,20 @@ enum APIJSON {
         }
         guard let createdBy = object["createdBy"] as? String else { throw APIError(.badRequest, "createdBy: required") }
         guard let comment = object["comment"] as? String else { throw APIError(.badRequest, "comment: required") }
-        return Silence(id: object["id"] as? String ?? "", matchers: matchers, startsAt: starts, endsAt: ends,
-                       createdBy: createdBy, comment: comment)
+        let silence = Silence(id: object["id"] as? String ?? "", matchers: matchers, startsAt: starts, endsAt: ends,
+                              createdBy: createdBy, comment: comment)
+        let size = silenceSize(silence)
+        if limits.maxSilenceSizeBytes > 0 && size > limits.maxSilenceSizeBytes {
+            throw APIError(.badRequest, "silence exceeded maximum size: \(size) bytes (limit: \(limits.maxSilenceSizeBytes) bytes, server.limits.max_silence_size_bytes)")
+        }
+        return silence
+    }
+
+    /// A silence's size as `server.limits.max_silence_size_bytes` counts it:
+    /// the UTF-8 bytes of its id, matcher names and values, `createdBy` and comment.
+    static func silenceSize(_ silence: Silence) -> Int {
+        silence.id.utf8.count + silence.createdBy.utf8.count + silence.comment.utf8.count
+            + silence.matchers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }
     }
 
     static func response(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {

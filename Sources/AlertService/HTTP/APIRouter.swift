@@ -8,7 +8,9 @@ import NIOCore
 public enum APIRouter {
     public static func build(runtime: AlerterRuntime, metrics: AlerterMetrics) -> Router<BasicRequestContext> {
         let router = Router()
-        let maxBody = runtime.config.server.maxRequestBodyBytes
+        let server = runtime.config.server
+        let maxBody = server.maxRequestBodyBytes
+        router.add(middleware: MutationGuard(server: server))
 
         router.get("/-/healthy") { _, _ in "OK\n" }
         router.get("/-/ready") { _, _ -> Response in
@@ -39,7 +41,7 @@ public enum APIRouter {
                 "cluster": ["status": "disabled", "peers": [Any]()] as [String: Any],
                 "versionInfo": ["branch": "main", "buildDate": "", "buildUser": "", "goVersion": "swift-6",
                                 "revision": "", "version": "nats-alerter-\(AlerterMetrics.version)"],
-                "config": ["original": AlertmanagerConfigExport.yaml(from: runtime.configPath, fallback: config)],
+                "config": ["original": AlertmanagerConfigExport.yaml(of: config)],
                 "uptime": APIJSON.timestamp(runtime.startedAt),
             ])
         }
@@ -71,7 +73,16 @@ public enum APIRouter {
         api.post("silences") { request, _ -> Response in
             try authorize(request, runtime)
             let body = try await collect(request, maxBody)
-            let silence = try APIJSON.postableSilence(body)
+            let limits = server.limits
+            let silence = try APIJSON.postableSilence(body, limits: limits)
+            if limits.maxSilences > 0 {
+                let now = runtime.clock.now()
+                let updatesLive = runtime.silencer.silence(id: silence.id).map { $0.state(at: now) != .expired } ?? false
+                let held = runtime.silencer.count(at: now).values.reduce(0, +)
+                if !updatesLive && held >= limits.maxSilences {
+                    throw APIError(.badRequest, "too many silences: \(held) held, expired ones included (limit: \(limits.maxSilences), server.limits.max_silences); expired silences are removed after their retention")
+                }
+            }
             do throws(SilenceError) {
                 let id = try runtime.silencer.upsert(silence, now: runtime.clock.now())
                 return APIJSON.response(["silenceID": id])
