@@ -373,11 +373,8 @@ enum SampleAlerts {
         guard let list = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] else {
             throw ValidationError("--alerts: \(file) must hold a JSON list of alert objects")
         }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         func date(_ value: Any?) -> Date? {
-            guard let text = value as? String else { return nil }
-            return formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+            (value as? String).flatMap { Date(rfc3339: $0) }
         }
         var firing: [NotifiedAlert] = [], resolved: [NotifiedAlert] = []
         let now = Date()

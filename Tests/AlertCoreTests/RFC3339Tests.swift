@@ -30,4 +30,14 @@ struct RFC3339Tests {
         #expect(Date(timeIntervalSince1970: .nan).rfc3339Milliseconds == "1970-01-01T00:00:00.000Z")
         #expect(Date(timeIntervalSince1970: 95_617_584_000).rfc3339Milliseconds == "5000-01-01T00:00:00.000Z")
     }
+
+    @Test("parsing: RFC 3339 only; a 60-digit fraction (SIGFPE inside ICU once) is cut to nanoseconds first")
+    func parsing() {
+        #expect(Date(rfc3339: "2026-11-22T05:39:23.225Z")?.rfc3339Milliseconds == "2026-11-22T05:39:23.225Z")
+        #expect(Date(rfc3339: "2026-11-22T05:39:23+01:00")?.rfc3339Milliseconds == "2026-11-22T04:39:23.000Z")
+        #expect(Date(rfc3339: "2026-11-22T05:39:23." + String(repeating: "9", count: 60) + "Z") != nil)
+        for bad in ["", "yesterday", "2026-11-22", "2026-11-22T05:39:23", "2026-11-22T05:39:23.Z", String(repeating: "9", count: 100)] {
+            #expect(Date(rfc3339: bad) == nil, "\(bad)")
+        }
+    }
 }

@@ -18,6 +18,24 @@ extension Date {
         return whole.dropLast() + "." + String(fraction + 1000).dropFirst() + "Z"
     }
 
+    /// An RFC 3339 time, or nil. The text is checked (and a fraction cut to
+    /// nanoseconds, as Go's parser reads it) before Foundation sees it: ICU
+    /// under `ISO8601DateFormatter` dies with SIGFPE on a fraction of some
+    /// 60 digits (found by fuzz-silence-api). Every time read from outside
+    /// (API bodies, CLI files) goes through here.
+    public init?(rfc3339 text: String) {
+        guard text.utf8.count <= 1024,
+              let match = text.wholeMatch(of: /([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]+))?([Zz]|[+-][0-9]{2}:[0-9]{2})/) else {
+            return nil
+        }
+        let fraction = match.output.2.map { "." + $0.prefix(9) } ?? ""
+        let normalized = match.output.1.uppercased() + fraction + match.output.3.uppercased()
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard let date = formatter.date(from: normalized) ?? ISO8601DateFormatter().date(from: normalized) else { return nil }
+        self = date
+    }
+
     /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, in seconds since 1970.
     public static let representableSeconds: ClosedRange<Double> = -62_135_596_800 ... 253_402_300_799.999
 
