@@ -56,18 +56,27 @@ struct EmailAddress: Sendable, Equatable, CustomStringConvertible {
 
     // MARK: Grammar (RFC 5322 §3.4, without obsolete forms or quoted local parts)
 
-    /// Splits at commas outside double quotes and angle brackets.
-    private static func splitList(_ text: String) -> [String] {
+    /// Splits at commas outside double quotes and angle brackets; with
+    /// `templateTags`, also outside Mustache tags (`{{…}}`), for a configured
+    /// list split before it is rendered.
+    static func splitList(_ text: String, templateTags: Bool = false) -> [String] {
         var entries: [String] = []
         var current = ""
         var inQuotes = false, inAngle = false, escaped = false
+        var tag = 0
+        var previous: Character = " "
         for character in text {
-            defer { escaped = inQuotes && !escaped && character == "\\" }
+            defer {
+                escaped = inQuotes && !escaped && character == "\\"
+                previous = character
+            }
             switch character {
-            case "\"" where !escaped && !inAngle: inQuotes.toggle()
-            case "<" where !inQuotes: inAngle = true
-            case ">" where !inQuotes: inAngle = false
-            case "," where !inQuotes && !inAngle:
+            case "{" where templateTags && previous == "{": tag += 1
+            case "}" where templateTags && previous == "}": tag = max(0, tag - 1)
+            case "\"" where !escaped && !inAngle && tag == 0: inQuotes.toggle()
+            case "<" where !inQuotes && tag == 0: inAngle = true
+            case ">" where !inQuotes && tag == 0: inAngle = false
+            case "," where !inQuotes && !inAngle && tag == 0:
                 entries.append(current)
                 current = ""
                 continue

@@ -113,35 +113,9 @@ public struct EmailNotifier: Integration {
     }
 
     /// The entries of a configured address list, split on commas outside
-    /// quotes, angle brackets, comments and Mustache tags (`{{…}}`); blank entries dropped.
+    /// quotes, angle brackets and Mustache tags (`{{…}}`); blank entries dropped.
     static func splitAddressList(_ source: String) -> [String] {
-        var entries: [String] = []
-        var current = ""
-        var quoted = false, escaped = false
-        var angle = 0, comment = 0, tag = 0
-        var previous: Character = " "
-        for character in source {
-            defer { previous = character }
-            if escaped { escaped = false; current.append(character); continue }
-            switch character {
-            case "\\" where quoted: escaped = true
-            case "\"" where tag == 0: quoted.toggle()
-            case "<" where !quoted && tag == 0: angle += 1
-            case ">" where !quoted && tag == 0: angle = max(0, angle - 1)
-            case "(" where !quoted && tag == 0: comment += 1
-            case ")" where !quoted && tag == 0: comment = max(0, comment - 1)
-            case "{" where previous == "{": tag += 1
-            case "}" where previous == "}": tag = max(0, tag - 1)
-            case "," where !quoted && angle == 0 && comment == 0 && tag == 0:
-                entries.append(current)
-                current = ""
-                continue
-            default: break
-            }
-            current.append(character)
-        }
-        entries.append(current)
-        return entries.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        EmailAddress.splitList(source, templateTags: true).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
     }
 
     /// Address headers a configuration may set; their values must parse as address lists.
