@@ -39,6 +39,18 @@ struct HostileInputTests {
         return sources
     }
 
+    static func connect(_ nats: NATSServer) async throws -> NATSConnection {
+        try await runBlocking { () throws(NATSError) in
+            try NATSConnection(configuration: .init(servers: [nats.url], name: "publisher"), logger: quietLogger)
+        }
+    }
+
+    /// Publishes the events as protobuf and waits for the server to have them.
+    static func publish(_ publisher: NATSConnection, _ subject: String, _ events: [AlertEvent]) async throws {
+        for event in events { try publisher.publish(subject: subject, payload: ProtobufEventEncoder.encode(event)) }
+        try await runBlocking { () throws(NATSError) in try publisher.flush() }
+    }
+
     static func metric(_ port: Int, _ line: String) async -> Double? {
         guard let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!) else { return nil }
         let text = String(decoding: data, as: UTF8.self)
@@ -57,9 +69,7 @@ struct HostileInputTests {
         let alerter = try AlerterProcess(config: Self.durableConfig(nats: nats.url, httpPort: port, hook: hook.url), directory: directory)
         defer { alerter.process.kill() }
         try await alerter.process.waitForOutput(containing: "subscribed; waiting for events")
-        let publisher = try await runBlocking { () throws(NATSError) in
-            try NATSConnection(configuration: .init(servers: [nats.url], name: "publisher"), logger: quietLogger)
-        }
+        let publisher = try await Self.connect(nats)
         defer { publisher.close() }
         let hostile = [
             #"{"alertType":"x","source":"max-time","occurredAtUnixMs":"9223372036854775807"}"#,
@@ -80,8 +90,7 @@ struct HostileInputTests {
         #expect(alerter.process.isRunning)
 
         // An ordinary alert afterwards reaches the webhook within seconds: nothing is stuck behind a poison item.
-        try publisher.publish(subject: "system.crash", payload: ProtobufEventEncoder.encode(AlertEvent(alertType: "worker_crash", source: "after")))
-        try await runBlocking { () throws(NATSError) in try publisher.flush() }
+        try await Self.publish(publisher, "system.crash", [AlertEvent(alertType: "worker_crash", source: "after")])
         #expect(await waitUntil(timeout: .seconds(10)) { Self.firingSources(hook).contains("after") },
                 "\(alerter.process.output.suffix(3000))")
         #expect(alerter.process.isRunning)
@@ -126,9 +135,7 @@ struct HostileInputTests {
         let alerter = try AlerterProcess(config: config, directory: directory)
         defer { alerter.process.kill() }
         try await alerter.process.waitForOutput(containing: "subscribed; waiting for events")
-        let publisher = try await runBlocking { () throws(NATSError) in
-            try NATSConnection(configuration: .init(servers: [nats.url], name: "publisher"), logger: quietLogger)
-        }
+        let publisher = try await Self.connect(nats)
         defer { publisher.close() }
         // 20 alerts of 4 KB each in one group: their notification cannot be stored in the outbox.
         let summary = String(repeating: "x", count: 4_000)
@@ -140,8 +147,7 @@ struct HostileInputTests {
         try await alerter.process.waitForOutput(containing: "notification dead-lettered", timeout: .seconds(15))
         #expect(alerter.process.output.contains("too_large"))
         // Another group afterwards is not held behind it.
-        try publisher.publish(subject: "system.small", payload: ProtobufEventEncoder.encode(AlertEvent(alertType: "small", source: "after")))
-        try await runBlocking { () throws(NATSError) in try publisher.flush() }
+        try await Self.publish(publisher, "system.small", [AlertEvent(alertType: "small", source: "after")])
         #expect(await waitUntil(timeout: .seconds(10)) { Self.firingSources(hook).contains("after") }, "\(alerter.process.output.suffix(3000))")
         let deadLettered = await Self.metric(port, #"nats_alerter_notifications_dead_lettered_total{receiver="oncall",integration="webhook",reason="too_large"}"#)
         #expect((deadLettered ?? 0) >= 1)
@@ -160,12 +166,9 @@ struct HostileInputTests {
         let alerter = try AlerterProcess(config: Self.durableConfig(nats: nats.url, httpPort: port, hook: hook.url), directory: directory)
         defer { alerter.process.kill() }
         try await alerter.process.waitForOutput(containing: "subscribed; waiting for events")
-        let publisher = try await runBlocking { () throws(NATSError) in
-            try NATSConnection(configuration: .init(servers: [nats.url], name: "publisher"), logger: quietLogger)
-        }
+        let publisher = try await Self.connect(nats)
         defer { publisher.close() }
-        try publisher.publish(subject: "system.crash", payload: ProtobufEventEncoder.encode(AlertEvent(alertType: "worker_crash", source: "w1")))
-        try await runBlocking { () throws(NATSError) in try publisher.flush() }
+        try await Self.publish(publisher, "system.crash", [AlertEvent(alertType: "worker_crash", source: "w1")])
         #expect(await waitUntil(timeout: .seconds(10)) { hook.requests.count >= 1 })
         try await alerter.process.waitForOutput(containing: "notification failed; retrying", timeout: .seconds(10))
         try await Task.sleep(for: .seconds(1))
@@ -198,9 +201,7 @@ struct HostileInputTests {
             """, directory: directory)
         defer { alerter.process.kill() }
         try await alerter.process.waitForOutput(containing: "subscribed; waiting for events")
-        let publisher = try await runBlocking { () throws(NATSError) in
-            try NATSConnection(configuration: .init(servers: [nats.url], name: "publisher"), logger: quietLogger)
-        }
+        let publisher = try await Self.connect(nats)
         defer { publisher.close() }
         let urls = ["not a url", "!channel", "javascript:alert(1)", "https://ci.example.com/job/1", "/relative/path", "http://"]
         for (index, url) in urls.enumerated() {
@@ -246,9 +247,7 @@ struct HostileInputTests {
             """, directory: directory)
         defer { alerter.process.kill() }
         try await alerter.process.waitForOutput(containing: "subscribed; waiting for events")
-        let publisher = try await runBlocking { () throws(NATSError) in
-            try NATSConnection(configuration: .init(servers: [nats.url], name: "publisher"), logger: quietLogger)
-        }
+        let publisher = try await Self.connect(nats)
         defer { publisher.close() }
         let hostile: [(String, String)] = [
             ("a", "!channel"), ("b", "@U024BE7LH"), ("c", "https://ok.example.com/x|click me <!here>"),
