@@ -39,6 +39,33 @@ struct HostileInputTests {
         return sources
     }
 
+    /// nats-server, a webhook recorder and the built binary in durable mode,
+    /// started in a fresh directory; `stop()` ends all three.
+    struct DurableStack {
+        let directory: URL
+        let nats: NATSServer
+        let hook: HTTPRecorder
+        let port: Int
+        let alerter: AlerterProcess
+
+        static func start(_ name: String, responses: [String] = []) async throws -> DurableStack {
+            let directory = try makeTemporaryDirectory(name)
+            let nats = try await NATSServer.start(in: directory)
+            let hook = try await HTTPRecorder(directory: directory, responses: responses)
+            let port = freeLoopbackPort()
+            let alerter = try AlerterProcess(config: HostileInputTests.durableConfig(nats: nats.url, httpPort: port, hook: hook.url), directory: directory)
+            try await alerter.process.waitForOutput(containing: "subscribed; waiting for events")
+            return DurableStack(directory: directory, nats: nats, hook: hook, port: port, alerter: alerter)
+        }
+
+        func stop() {
+            alerter.process.kill()
+            hook.process.kill()
+            nats.kill()
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
     static func connect(_ nats: NATSServer) async throws -> NATSConnection {
         try await runBlocking { () throws(NATSError) in
             try NATSConnection(configuration: .init(servers: [nats.url], name: "publisher"), logger: quietLogger)
@@ -59,16 +86,9 @@ struct HostileInputTests {
 
     @Test("JSON events with times at Int64's ends, in year 5000, NaN and Infinity values: accepted with the fields replaced, and notifications keep flowing")
     func poisonEvents() async throws {
-        let directory = try makeTemporaryDirectory("hostile-events")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let nats = try await NATSServer.start(in: directory)
-        defer { nats.kill() }
-        let hook = try await HTTPRecorder(directory: directory)
-        defer { hook.process.kill() }
-        let port = freeLoopbackPort()
-        let alerter = try AlerterProcess(config: Self.durableConfig(nats: nats.url, httpPort: port, hook: hook.url), directory: directory)
-        defer { alerter.process.kill() }
-        try await alerter.process.waitForOutput(containing: "subscribed; waiting for events")
+        let stack = try await DurableStack.start("hostile-events")
+        defer { stack.stop() }
+        let (nats, hook, port, alerter) = (stack.nats, stack.hook, stack.port, stack.alerter)
         let publisher = try await Self.connect(nats)
         defer { publisher.close() }
         let hostile = [
@@ -156,16 +176,9 @@ struct HostileInputTests {
 
     @Test("a receiver answering Retry-After: inf or 1e300 does not kill the process; the notification is retried")
     func absurdRetryAfter() async throws {
-        let directory = try makeTemporaryDirectory("hostile-retry-after")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let nats = try await NATSServer.start(in: directory)
-        defer { nats.kill() }
-        let hook = try await HTTPRecorder(directory: directory, responses: ["503:inf", "429:1e300", "503:nan", "503:-5"])
-        defer { hook.process.kill() }
-        let port = freeLoopbackPort()
-        let alerter = try AlerterProcess(config: Self.durableConfig(nats: nats.url, httpPort: port, hook: hook.url), directory: directory)
-        defer { alerter.process.kill() }
-        try await alerter.process.waitForOutput(containing: "subscribed; waiting for events")
+        let stack = try await DurableStack.start("hostile-retry-after", responses: ["503:inf", "429:1e300", "503:nan", "503:-5"])
+        defer { stack.stop() }
+        let (nats, hook, port, alerter) = (stack.nats, stack.hook, stack.port, stack.alerter)
         let publisher = try await Self.connect(nats)
         defer { publisher.close() }
         try await Self.publish(publisher, "system.crash", [AlertEvent(alertType: "worker_crash", source: "w1")])
