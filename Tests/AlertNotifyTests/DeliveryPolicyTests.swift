@@ -59,6 +59,33 @@ struct DeliveryPolicyTests {
         #expect(policy.delay(afterAttempt: 1, retryAfter: HTTPPoster.retryAfter("inf"), random: 1) == .seconds(60))
     }
 
+    @Test("Slack spacing counts from the end of the previous request: a slow request still leaves a full interval before the next one, and one webhook has one request in flight")
+    func rateLimiterSpacesFromCompletion() async throws {
+        let limiter = RateLimiter(interval: .milliseconds(400))
+        let spans = await withTaskGroup(of: (ContinuousClock.Instant, ContinuousClock.Instant).self) { group in
+            for _ in 0..<3 {
+                group.addTask {
+                    await limiter.spaced("https://hooks.slack.example/a") {
+                        let start = ContinuousClock.now
+                        try? await Task.sleep(for: .milliseconds(300))  // a slow receiver
+                        return (start, ContinuousClock.now)
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }.sorted { $0.0 < $1.0 }
+        }
+        #expect(spans.count == 3)
+        for index in 1..<spans.count {
+            // Never two in flight, and a full interval after the previous one ended
+            // (spacing from the previous start gave 400 ms here: 100 ms after its end).
+            #expect(spans[index].0 - spans[index - 1].1 >= .milliseconds(400))
+        }
+        // Another webhook has its own turn: it goes out while this one's is held.
+        await limiter.acquire("https://hooks.slack.example/a")
+        await limiter.spaced("https://hooks.slack.example/b") {}
+        await limiter.release("https://hooks.slack.example/a")
+    }
+
     @Test("error messages name only the host of a secret URL")
     func hostOnly() {
         #expect(HTTPPoster.host(of: "https://hooks.slack.com/services/T0/B0/SECRET") == "hooks.slack.com")

@@ -6,7 +6,8 @@ public import Foundation
 /// Values from events are Slack-escaped by the templates (`&`, `<`, `>`), so
 /// `<!channel>` in a label pings nobody. Messages are cut to Slack's limits
 /// by dropping whole alerts and saying so ("… 12 more alerts"). Requests to
-/// one webhook URL are spaced one second apart; a 429 waits for
+/// one webhook URL are spaced one second apart, measured from the end of the
+/// previous request; a 429 waits for
 /// `Retry-After` and retries (Alertmanager drops these).
 public struct SlackNotifier: Integration {
     /// Slack's documented limits.
@@ -40,8 +41,10 @@ public struct SlackNotifier: Integration {
         let payload = try message(for: notification)
         guard let poster else { throw NotifyError(.permanent, reason: "config", message: "Slack notifier built for previews only") }
         let url = try configuration.apiURL.value()
-        await rateLimiter.acquire(url)
-        try await poster.post(url, json: payload, timeout: configuration.timeout, what: "Slack message")
+        let timeout = configuration.timeout
+        try await rateLimiter.spaced(url) { () async throws(NotifyError) in
+            try await poster.post(url, json: payload, timeout: timeout, what: "Slack message")
+        }
     }
 
     /// The JSON body for a notification (also used by `template render`).
