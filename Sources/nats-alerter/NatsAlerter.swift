@@ -64,10 +64,19 @@ extension NatsAlerter {
                     "sections": .array(config.acceptedButUnused.map { .string($0) }),
                 ])
             }
-            let runtime = AlerterRuntime(config: config, configPath: options.config, logger: logger)
+            let alerter: Alerter
+            do {
+                alerter = try await Alerter.start(config: config, configPath: options.config, logger: logger)
+            } catch let error as ListenerTLSError {
+                logger.critical("cannot start the HTTP listener", metadata: ["error": .string("\(error)")])
+                throw ExitCode(2)
+            } catch {
+                logger.critical("nats-alerter stopped on an error", metadata: ["error": .string("\(error)")])
+                throw ExitCode(1)
+            }
             let services: [ServiceGroupConfiguration.ServiceConfiguration]
             do {
-                services = try AlerterApplication.services(runtime: runtime).group
+                services = try AlerterApplication.services(alerter: alerter).group
             } catch {
                 logger.critical("cannot start the HTTP listener", metadata: ["error": .string("\(error)")])
                 throw ExitCode(2)

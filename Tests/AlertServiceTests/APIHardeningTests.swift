@@ -11,8 +11,8 @@ import Testing
 /// status, cross-site writes, non-JSON bodies, and silence caps.
 @Suite("HTTP API hardening")
 struct APIHardeningTests {
-    func app(_ runtime: AlerterRuntime) -> some ApplicationProtocol {
-        Application(router: APIRouter.build(runtime: runtime, metrics: AlerterMetrics(runtime: runtime)))
+    func app(_ runtime: Alerter) -> some ApplicationProtocol {
+        Application(router: APIRouter.build(runtime: runtime, metrics: AlerterMetrics(alerter: runtime)))
     }
 
     static func silenceBody(matchers: Int = 1, comment: String = "maintenance", createdBy: String = "oncall", value: String = "disk_full") -> String {
@@ -63,7 +63,7 @@ struct APIHardeningTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("alerter.yaml").path
         try "nats: {subjects: [\"a.>\"]}\nroute: {receiver: first}\nreceivers: [{name: first}]\n".write(toFile: path, atomically: true, encoding: .utf8)
-        let runtime = AlerterRuntime(config: try ConfigLoader.load(path: path), configPath: path,
+        let runtime = Alerter(config: try ConfigLoader.load(path: path), configPath: path,
                                      logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
         try "nats: {subjects: [\"a.>\"]}\nroute: {receiver: second}\nreceivers: [{name: second}]\n".write(toFile: path, atomically: true, encoding: .utf8)
         try await app(runtime).test(.router) { (client: any TestClientProtocol) async throws in
@@ -77,7 +77,7 @@ struct APIHardeningTests {
             let after = try await original()
             #expect(after.contains("second") && !after.contains("first"), "\(after)")
         }
-        await runtime.stopNotifiers(grace: .seconds(1))  // the reload started them; their HTTP client must be shut down
+        await runtime.notifiers.shutdown(grace: .seconds(1))  // the reload started them; their HTTP client must be shut down
     }
 
     @Test("a mutating request whose body is not application/json is refused with 415 and changes nothing")

@@ -8,7 +8,7 @@ import NIOCore
 import Testing
 
 /// A runtime with alerts and silences in it, no NATS connection.
-func makeRuntime(extraConfig: String = "", configPath: String? = nil) throws -> AlerterRuntime {
+func makeRuntime(extraConfig: String = "", configPath: String? = nil) throws -> Alerter {
     let config = try ConfigLoader.parse(yaml: """
         nats: {subjects: ["system.>"]}
         route:
@@ -22,10 +22,10 @@ func makeRuntime(extraConfig: String = "", configPath: String? = nil) throws -> 
             equal: [cluster]
         \(extraConfig)
         """)
-    return AlerterRuntime(config: config, configPath: configPath, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    return Alerter(config: config, configPath: configPath, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
 }
 
-func fire(_ runtime: AlerterRuntime, _ event: AlertEvent) async {
+func fire(_ runtime: Alerter, _ event: AlertEvent) async {
     let transition = runtime.store.apply(event, receivedAt: Date())
     _ = await runtime.engine.step([transition], at: Date())
 }
@@ -45,8 +45,8 @@ func json(_ text: String) -> Any? { try? JSONSerialization.jsonObject(with: Data
 
 @Suite("HTTP API")
 struct APIRouterTests {
-    func app(_ runtime: AlerterRuntime) -> some ApplicationProtocol {
-        Application(router: APIRouter.build(runtime: runtime, metrics: AlerterMetrics(runtime: runtime)))
+    func app(_ runtime: Alerter) -> some ApplicationProtocol {
+        Application(router: APIRouter.build(runtime: runtime, metrics: AlerterMetrics(alerter: runtime)))
     }
 
     @Test("health is always OK; readiness says why it is not ready")
@@ -57,7 +57,10 @@ struct APIRouterTests {
             let (status, body) = try await client.request("/-/ready")
             #expect(status == .serviceUnavailable)
             #expect(body == "state not loaded yet\n")
-            runtime.markStateLoaded()
+            // The engine loop running (here without NATS) is what "state loaded" means now.
+            let loop = Task { try await runtime.loop.run() }
+            defer { loop.cancel() }
+            for _ in 0..<1000 where !runtime.loop.readiness.ready { try await Task.sleep(for: .milliseconds(10)) }
             #expect(try await client.request("/-/ready") == (.serviceUnavailable, "not connected to NATS yet\n"))
         }
     }
@@ -196,7 +199,7 @@ struct APIRouterTests {
             route: {receiver: team, routes: [{receiver: ml, subjects: ["drl.>"], repeat_interval: never}]}
             receivers: [{name: team, alertmanager_configs: [{urls: ["http://am:9093"]}]}, {name: ml}]
             """.write(toFile: path, atomically: true, encoding: .utf8)
-        let runtime = AlerterRuntime(config: try ConfigLoader.load(path: path), configPath: path, logger: Logger(label: "t"))
+        let runtime = Alerter(config: try ConfigLoader.load(path: path), configPath: path, logger: Logger(label: "t"))
         try await app(runtime).test(.router) { (client: any TestClientProtocol) async throws in
             let status = try #require(json(try await client.request("/api/v2/status").1) as? [String: Any])
             #expect((status["cluster"] as? [String: Any])?["status"] as? String == "disabled")
@@ -208,13 +211,14 @@ struct APIRouterTests {
             #expect(receivers == [["name": "ml"], ["name": "team"]])
             #expect(try await client.request("/-/reload", .post).0 == .ok)
         }
+        await runtime.notifiers.shutdown(grace: .seconds(1))  // the reload built integrations; their HTTP clients must be shut down
     }
 
     @Test("/metrics names every metric with HELP and TYPE")
     func metrics() async throws {
         let runtime = try makeRuntime()
         await fire(runtime, AlertEvent(alertType: "high_memory", severity: .warning, subject: "system.x"))
-        runtime.recordTriggered([.fired(runtime.store.activeAlerts()[0])])
+        runtime.loop.recordTriggered([.fired(runtime.store.activeAlerts()[0])])
         try await app(runtime).test(.router) { (client: any TestClientProtocol) async throws in
             let (status, text) = try await client.request("/metrics")
             #expect(status == .ok)

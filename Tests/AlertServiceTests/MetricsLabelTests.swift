@@ -14,7 +14,7 @@ struct MetricsLabelTests {
     @Test("nats_alerter_alerts_active returns to 0 for a name that stopped firing")
     func backToZero() async throws {
         let runtime = try makeRuntime()
-        let metrics = AlerterMetrics(runtime: runtime)
+        let metrics = AlerterMetrics(alerter: runtime)
         await fire(runtime, AlertEvent(alertType: "disk_full", severity: .critical, source: "a"))
         #expect(lines(await metrics.scrape(), "nats_alerter_alerts_active{").contains(#"nats_alerter_alerts_active{alertname="disk_full",severity="critical"} 1.0"#))
         _ = runtime.store.apply(AlertEvent(alertType: "disk_full", severity: .critical, status: .resolved, source: "a"), receivedAt: Date())
@@ -24,13 +24,13 @@ struct MetricsLabelTests {
     @Test("past 1,000 alert types, further names are counted under other; unknown severities too")
     func boundedCardinality() async throws {
         let runtime = try makeRuntime()
-        let metrics = AlerterMetrics(runtime: runtime)
+        let metrics = AlerterMetrics(alerter: runtime)
         var transitions: [AlertTransition] = []
         for index in 0..<(AlerterMetrics.maxAlertTypeSeries + 50) {
             transitions.append(runtime.store.apply(AlertEvent(alertType: "type_\(index)", severity: .warning), receivedAt: Date()))
         }
         transitions.append(runtime.store.apply(AlertEvent(alertType: "type_0", labels: ["severity": "whatever-\(UUID())"]), receivedAt: Date()))
-        runtime.recordTriggered(transitions)
+        runtime.loop.recordTriggered(transitions)
         let scrape = await metrics.scrape()
         let active = lines(scrape, "nats_alerter_alerts_active{")
         let names = Set(active.compactMap { $0.split(separator: "\"").dropFirst().first.map(String.init) })

@@ -4,26 +4,38 @@ import Synchronization
 /// Carries the rare results of ingest (new alerts, resolves, refusals) from
 /// the NATS delivery threads into Swift concurrency, in batches.
 ///
-/// Producers (`append`) run on libnats threads and never block beyond a short
-/// lock. One consumer awaits `nextBatch()`, which returns everything queued
-/// since its last call — so a burst of a thousand new alerts costs one wake-up,
-/// not a thousand (docs/ARCHITECTURE.md, Threads). Bounded: past `capacity` queued items the
-/// oldest-first order is kept and newer items are dropped and counted, so a
-/// stalled consumer cannot grow memory without bound.
+/// Producers (`append`, `offer`) run on libnats threads and never block
+/// beyond a short lock. One consumer, the engine loop, awaits `nextBatch()`,
+/// which returns everything queued since its last call — so a burst of a
+/// thousand new alerts costs one wake-up, not a thousand
+/// (docs/ARCHITECTURE.md, Threads). Each batch carries the acknowledgements
+/// of its events: from then on they belong to the consumer, which acks them
+/// once their effect is recorded. Bounded: past `capacity` queued items
+/// newer items are dropped and counted, so a stalled consumer cannot grow
+/// memory without bound.
 public final class AlertTransitionBuffer: Sendable {
     private struct State {
         var items: [AlertTransition] = []
-        /// The acknowledgement of each queued item (durable mode), parallel to `items`.
-        var acknowledgements: [(any Acknowledgeable)?] = []
-        /// Acknowledgements of items already handed to the consumer, waiting
-        /// for `takeAcknowledgements()` (after their effect is recorded).
-        var handedOut: [any Acknowledgeable] = []
-        var waiter: CheckedContinuation<[AlertTransition], Never>?
+        /// The acknowledgements of queued items (durable mode).
+        var acknowledgements: [any Acknowledgeable] = []
+        var waiter: CheckedContinuation<TransitionBatch, Never>?
         var finished = false
-        /// A wake-up that came while no consumer waited: the next
-        /// `nextBatch` returns at once instead of sleeping through it.
-        var pendingWake = false
         var dropped = 0
+
+        /// Queues an item; the waiter to resume, if one waits.
+        mutating func add(_ transition: AlertTransition, _ acknowledgement: (any Acknowledgeable)?)
+            -> (CheckedContinuation<TransitionBatch, Never>, TransitionBatch)? {
+            items.append(transition)
+            if let acknowledgement { acknowledgements.append(acknowledgement) }
+            guard let waiter else { return nil }
+            self.waiter = nil
+            return (waiter, take())
+        }
+
+        mutating func take() -> TransitionBatch {
+            defer { items = []; acknowledgements = [] }
+            return TransitionBatch(transitions: items, acknowledgements: acknowledgements, finished: finished)
+        }
     }
 
     private let state = Mutex(State())
@@ -34,21 +46,7 @@ public final class AlertTransitionBuffer: Sendable {
     }
 
     public func append(_ transition: AlertTransition, acknowledgement: (any Acknowledgeable)? = nil) {
-        let wake: (CheckedContinuation<[AlertTransition], Never>, [AlertTransition])? = state.withLock { state in
-            guard !state.finished else { return nil }
-            guard state.items.count < capacity else {
-                state.dropped += 1
-                return nil
-            }
-            state.items.append(transition)
-            state.acknowledgements.append(acknowledgement)
-            guard let waiter = state.waiter else { return nil }
-            state.waiter = nil
-            return (waiter, Self.takeItems(&state))
-        }
-        if let (waiter, items) = wake {
-            waiter.resume(returning: items)
-        }
+        _ = offer(transition, acknowledgement: acknowledgement)
     }
 
     /// Queues a transition unless the buffer is full (or finished): false
@@ -57,18 +55,14 @@ public final class AlertTransitionBuffer: Sendable {
     /// buffer refuses the event instead of losing its transition (in durable
     /// mode the event stays unacknowledged and JetStream delivers it again).
     public func offer(_ transition: AlertTransition, acknowledgement: (any Acknowledgeable)?) -> Bool {
-        let result: (accepted: Bool, wake: (CheckedContinuation<[AlertTransition], Never>, [AlertTransition])?) = state.withLock { state in
+        let result: (accepted: Bool, wake: (CheckedContinuation<TransitionBatch, Never>, TransitionBatch)?) = state.withLock { state in
             guard !state.finished, state.items.count < capacity else {
                 state.dropped += 1
                 return (false, nil)
             }
-            state.items.append(transition)
-            state.acknowledgements.append(acknowledgement)
-            guard let waiter = state.waiter else { return (true, nil) }
-            state.waiter = nil
-            return (true, (waiter, Self.takeItems(&state)))
+            return (true, state.add(transition, acknowledgement))
         }
-        if let (waiter, items) = result.wake { waiter.resume(returning: items) }
+        if let (waiter, batch) = result.wake { waiter.resume(returning: batch) }
         return result.accepted
     }
 
@@ -76,16 +70,13 @@ public final class AlertTransitionBuffer: Sendable {
     /// refused before they changed the store).
     public var droppedCount: Int { state.withLock { $0.dropped } }
 
-    /// Waits for and returns the next batch; an empty batch means the buffer
-    /// was finished (or the waiting task cancelled) and nothing is left.
-    public func nextBatch() async -> [AlertTransition] {
+    /// Waits for and returns the next batch. An empty batch means the buffer
+    /// was finished (`finished` is then true) or the waiting task cancelled.
+    public func nextBatch() async -> TransitionBatch {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let ready: [AlertTransition]? = state.withLock { state in
-                    if !state.items.isEmpty || state.finished || state.pendingWake || Task.isCancelled {
-                        state.pendingWake = false
-                        return Self.takeItems(&state)
-                    }
+                let ready: TransitionBatch? = state.withLock { state in
+                    if !state.items.isEmpty || state.finished || Task.isCancelled { return state.take() }
                     state.waiter = continuation
                     return nil
                 }
@@ -93,66 +84,48 @@ public final class AlertTransitionBuffer: Sendable {
             }
         } onCancel: {
             let waiter = state.withLock { state in
-                let waiter = state.waiter
-                state.waiter = nil
-                return waiter
+                defer { state.waiter = nil }
+                return state.waiter
             }
-            waiter?.resume(returning: [])
+            waiter?.resume(returning: TransitionBatch())
         }
     }
 
-    /// No more items will come; wakes the consumer, which gets what is left.
+    /// No more items will come (ingest stopped for good); wakes the
+    /// consumer, which gets what is left.
     public func finish() {
-        let (waiter, items): (CheckedContinuation<[AlertTransition], Never>?, [AlertTransition]) = state.withLock { state in
+        let wake: (CheckedContinuation<TransitionBatch, Never>, TransitionBatch)? = state.withLock { state in
             state.finished = true
-            let waiter = state.waiter
+            guard let waiter = state.waiter else { return nil }
             state.waiter = nil
-            guard waiter != nil else { return (nil, []) }
-            return (waiter, Self.takeItems(&state))
+            return (waiter, state.take())
         }
-        waiter?.resume(returning: items)
-    }
-
-    /// Wakes a waiting consumer with whatever is queued (possibly nothing),
-    /// without finishing: used when the consumer must re-check its state.
-    public func wake() {
-        let wake: (CheckedContinuation<[AlertTransition], Never>, [AlertTransition])? = state.withLock { state in
-            guard let waiter = state.waiter else {
-                state.pendingWake = true
-                return nil
-            }
-            state.waiter = nil
-            return (waiter, Self.takeItems(&state))
-        }
-        if let (waiter, items) = wake { waiter.resume(returning: items) }
+        if let (waiter, batch) = wake { waiter.resume(returning: batch) }
     }
 
     /// Takes whatever is queued without waiting.
-    public func drainNow() -> [AlertTransition] {
-        state.withLock { state in Self.takeItems(&state) }
+    public func drainNow() -> TransitionBatch {
+        state.withLock { $0.take() }
+    }
+}
+
+/// What the engine loop takes from the buffer at once: transitions in
+/// arrival order, and the acknowledgements of the events behind them.
+public struct TransitionBatch: RandomAccessCollection, Sendable {
+    public var transitions: [AlertTransition]
+    public var acknowledgements: [any Acknowledgeable]
+    /// The buffer was finished: nothing more will come.
+    public var finished: Bool
+
+    public init(transitions: [AlertTransition] = [], acknowledgements: [any Acknowledgeable] = [], finished: Bool = false) {
+        self.transitions = transitions
+        self.acknowledgements = acknowledgements
+        self.finished = finished
     }
 
-    /// The acknowledgements of every item handed out so far: call after the
-    /// items' effects are recorded, then acknowledge them.
-    public func takeAcknowledgements() -> [any Acknowledgeable] {
-        state.withLock { state in
-            defer { state.handedOut = [] }
-            return state.handedOut
-        }
-    }
-
-    /// Puts acknowledgements back (recording failed; they go out with the next success).
-    public func returnAcknowledgements(_ acknowledgements: [any Acknowledgeable]) {
-        state.withLock { $0.handedOut.insert(contentsOf: acknowledgements, at: 0) }
-    }
-
-    private static func takeItems(_ state: inout State) -> [AlertTransition] {
-        let items = state.items
-        state.handedOut.append(contentsOf: state.acknowledgements.compactMap { $0 })
-        state.items = []
-        state.acknowledgements = []
-        return items
-    }
+    public var startIndex: Int { transitions.startIndex }
+    public var endIndex: Int { transitions.endIndex }
+    public subscript(position: Int) -> AlertTransition { transitions[position] }
 }
 
 /// Something to acknowledge once an event's effect is recorded (a JetStream message).

@@ -23,8 +23,9 @@ public final class IntegrationWorker: Sendable {
     /// at shutdown): the runtime puts the notification log back.
     private let onGivenUp: (@Sendable (AlertCore.Notification) -> Void)?
 
+    public var address: IntegrationAddress { IntegrationAddress(receiver: receiver, kind: integration.kind, index: index) }
     /// `webhook/0`: the name notifications address this integration by.
-    public var name: String { "\(integration.kind)/\(index)" }
+    public var name: String { address.name }
 
     /// Whether a notification is for this integration (one without an
     /// integration goes to every integration of its receiver).
@@ -90,7 +91,7 @@ public final class IntegrationWorker: Sendable {
     ///   while waiting between attempts (the durable outbox uses it to tell
     ///   JetStream the message is still being worked on).
     @discardableResult
-    public func deliver(_ notification: AlertCore.Notification, heartbeatInterval: Duration = .seconds(10),
+    func deliver(_ notification: AlertCore.Notification, heartbeatInterval: Duration = .seconds(10),
                         heartbeat: (@Sendable () -> Void)? = nil) async -> Outcome {
         let clock = ContinuousClock()
         let start = clock.now

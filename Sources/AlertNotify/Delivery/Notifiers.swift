@@ -1,134 +1,148 @@
 public import AlertCore
-import AsyncHTTPClient
 public import Logging
-import NIOSSL
 import Synchronization
 
-/// Every receiver's integrations, each with its own queue and worker, plus
-/// the Alertmanager forwarders' resend loops. The engine hands it
-/// notifications; it never waits on a receiver.
-public final class Notifiers: Sendable {
-    /// Workers by receiver name.
-    public let workers: [String: [IntegrationWorker]]
+/// The in-memory notification sink: every configured integration with its
+/// own queue and worker (docs/ARCHITECTURE.md, Delivery). A slow or dead
+/// receiver delays only its own queue — never ingest, the engine, or other
+/// receivers.
+///
+/// Long-lived across reloads: `configure` builds the integrations of a new
+/// configuration and retires the previous ones, which get a grace period to
+/// deliver what they hold. The durable outbox delivers through it too, with
+/// `deliver(_:to:heartbeatInterval:heartbeat:)`, one message at a time.
+///
+/// Threading: every method may be called from any task; `run()` runs the
+/// integrations of every configuration until `shutdown(grace:)`.
+public final class Notifiers: NotificationSink {
     public let statistics: DeliveryStatistics
-    private let forwarders: [AlertmanagerNotifier]
-    private let clients: [HTTPClient]
+    public var isDurable: Bool { false }
+
     private let logger: Logger
+    private let lookup: @Sendable (Fingerprint) -> Alert?
+    private let makeEmail: @Sendable (EmailConfiguration, TemplateLibrary, String) -> (any Integration)?
+    private let onGivenUp: (@Sendable (AlertCore.Notification) -> Void)?
+
+    private struct State {
+        var current: IntegrationSet?
+        /// Sets not yet picked up by `run()` (closed by `shutdown` if it never ran).
+        var unstarted: [IntegrationSet] = []
+        var generation = 0
+        var running = false
+        var shutDown = false
+    }
+
+    private let state = Mutex(State())
+    private let configured: AsyncStream<IntegrationSet>.Continuation
+    private let configurations: AsyncStream<IntegrationSet>
+    private let runEnded: AsyncStream<Void>.Continuation
+    private let runEnd: AsyncStream<Void>
 
     /// - Parameters:
     ///   - lookup: the live state of an alert, for the Alertmanager forwarders.
+    ///   - makeEmail: builds the email integration (injected so this module
+    ///     does not decide how SMTP is spoken).
     ///   - onGivenUp: told about each notification given up for good (the
-    ///     runtime puts its notification-log entry back).
-    ///   - makeEmail: builds the email integration (kept injectable so this
-    ///     type does not depend on how SMTP is spoken).
-    public init(
-        receivers: [ReceiverConfiguration], templates: TemplateLibrary, retryPolicy: RetryPolicy, externalURL: String,
-        logger: Logger, lookup: @escaping @Sendable (Fingerprint) -> Alert?,
-        makeEmail: (EmailConfiguration) -> (any Integration)? = { _ in nil },
-        onGivenUp: (@Sendable (AlertCore.Notification) -> Void)? = nil
-    ) throws(NotifyError) {
-        let statistics = DeliveryStatistics()
-        let shared = HTTPClient(eventLoopGroupProvider: .singleton)
-        var clients = [shared]
-        func client(for tls: TLSSettings?) throws(NotifyError) -> HTTPClient {
-            guard let tls else { return shared }
-            var configuration = TLSConfiguration.makeClientConfiguration()
-            if let ca = tls.caFile { configuration.trustRoots = .file(ca) }
-            if tls.insecureSkipVerify { configuration.certificateVerification = .none }
-            if let cert = tls.certFile, let key = tls.keyFile {
-                do {
-                    configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
-                    configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
-                } catch {
-                    throw NotifyError(.permanent, reason: "config", message: "cannot load client certificate \(cert): \(error)")
-                }
-            }
-            let dedicated = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: configuration))
-            clients.append(dedicated)
-            return dedicated
-        }
-        let rateLimiter = RateLimiter(interval: .seconds(1))
-        var workers: [String: [IntegrationWorker]] = [:]
-        var forwarders: [AlertmanagerNotifier] = []
-        for receiver in receivers {
-            // Each with its index among its kind (the engine's IntegrationPolicy.index).
-            var integrations: [(any Integration, Int)] = []
-            for (index, config) in receiver.alertmanager.enumerated() {
-                let forwarder = AlertmanagerNotifier(configuration: config, poster: HTTPPoster(client: try client(for: config.tls)), logger: logger,
-                                                     lookup: lookup, rejections: (statistics, receiver.name))
-                forwarders.append(forwarder)
-                integrations.append((forwarder, index))
-            }
-            for (index, config) in receiver.slack.enumerated() {
-                integrations.append((SlackNotifier(configuration: config, templates: templates, poster: HTTPPoster(client: shared),
-                                                   rateLimiter: rateLimiter, externalURL: externalURL), index))
-            }
-            for (index, config) in receiver.webhook.enumerated() {
-                integrations.append((WebhookNotifier(configuration: config, poster: HTTPPoster(client: shared), externalURL: externalURL), index))
-            }
-            for (index, config) in receiver.email.enumerated() {
-                if let email = makeEmail(config) { integrations.append((email, index)) }
-            }
-            workers[receiver.name] = integrations.map {
-                IntegrationWorker(receiver: receiver.name, integration: $0.0, index: $0.1, policy: retryPolicy, statistics: statistics, logger: logger,
-                                  onGivenUp: onGivenUp)
-            }
-        }
-        self.workers = workers
-        self.statistics = statistics
-        self.forwarders = forwarders
-        self.clients = clients
+    ///     notification log entry is put back, so the next flush decides again).
+    public init(logger: Logger, lookup: @escaping @Sendable (Fingerprint) -> Alert?,
+                makeEmail: @escaping @Sendable (EmailConfiguration, TemplateLibrary, String) -> (any Integration)? = { _, _, _ in nil },
+                onGivenUp: (@Sendable (AlertCore.Notification) -> Void)? = nil) {
+        self.statistics = DeliveryStatistics()
         self.logger = logger
+        self.lookup = lookup
+        self.makeEmail = makeEmail
+        self.onGivenUp = onGivenUp
+        (configurations, configured) = AsyncStream.makeStream(of: IntegrationSet.self)
+        (runEnd, runEnded) = AsyncStream.makeStream(of: Void.self)
     }
 
-    /// Hands a notification to its integration (to each integration of its
-    /// receiver when it names none). Never blocks.
-    public func dispatch(_ notification: AlertCore.Notification) {
-        for worker in workers[notification.receiver] ?? [] where worker.accepts(notification) {
-            worker.enqueue(notification)
+    /// Builds the integrations of `receivers` and makes them current; the
+    /// previous ones stop taking notifications and get `grace` to deliver
+    /// what they hold. A receiver that cannot be built (an unreadable client
+    /// certificate) throws, and the previous integrations stay current.
+    public func configure(receivers: [ReceiverConfiguration], templates: TemplateLibrary, retryPolicy: RetryPolicy, externalURL: String,
+                          grace: Duration = .seconds(10)) throws(NotifyError) {
+        let makeEmail = self.makeEmail
+        let set = try IntegrationSet(receivers: receivers, templates: templates, retryPolicy: retryPolicy, externalURL: externalURL,
+                                     statistics: statistics, logger: logger, lookup: lookup,
+                                     makeEmail: { makeEmail($0, templates, externalURL) }, onGivenUp: onGivenUp)
+        let previous: IntegrationSet?? = state.withLock { state in
+            guard !state.shutDown else { return .none }
+            defer {
+                state.current = set
+                state.unstarted.append(set)
+                state.generation += 1
+            }
+            return .some(state.current)
         }
+        guard case .some(let previous) = previous else {
+            set.retire(grace: .zero)
+            return
+        }
+        configured.yield(set)
+        previous?.retire(grace: grace)
     }
 
-    /// Notifications waiting per (receiver, integration).
-    public var queueDepths: [DeliveryStatistics.Key: Int] {
-        statistics.counts.mapValues(\.queued)
+    /// Counts `configure` calls: an outbox delivery that started under one
+    /// configuration and failed under the next is tried again, not given up.
+    public var generation: Int { state.withLock { $0.generation } }
+
+    // MARK: NotificationSink
+
+    public func submit(_ notifications: [AlertCore.Notification]) async -> Int {
+        let current = state.withLock { $0.current }
+        for notification in notifications { current?.dispatch(notification) }
+        return notifications.count
     }
 
-    /// Runs the workers and the resenders. Returns once `finish()` was called
-    /// and every queue is delivered (or the task is cancelled); the resenders
-    /// stop then.
     public func run() async {
-        let workers = self.workers.values.flatMap { $0 }
-        let forwarders = self.forwarders
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withTaskGroup(of: Void.self) { inner in
-                    for worker in workers { inner.addTask { await worker.run() } }
+        let start = state.withLock { state in
+            guard !state.running, !state.shutDown else { return false }
+            state.running = true
+            return true
+        }
+        guard start else { return }
+        await withDiscardingTaskGroup { group in
+            for await set in configurations {
+                state.withLock { $0.unstarted.removeAll { $0 === set } }
+                group.addTask {
+                    await set.run()
+                    await set.close()
                 }
             }
-            group.addTask {
-                await withTaskGroup(of: Void.self) { inner in
-                    for forwarder in forwarders { inner.addTask { await forwarder.runResender() } }
-                    await inner.waitForAll()
-                }
-                // Without forwarders this returns at once; wait for cancellation instead.
-                while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-            }
-            await group.next()
-            group.cancelAll()
+        }
+        runEnded.finish()
+    }
+
+    public func shutdown(grace: Duration) async {
+        let (current, running, unstarted) = state.withLock { state in
+            state.shutDown = true
+            defer { state.unstarted = [] }
+            return (state.current, state.running, state.unstarted)
+        }
+        current?.retire(grace: grace)
+        configured.finish()
+        if running {
+            for await _ in runEnd {}
+        } else {
+            // Never run: nothing is queued that could be delivered; release the clients.
+            for set in unstarted { await set.close() }
         }
     }
 
-    /// Stops accepting notifications; workers deliver what is queued. Call
-    /// `run`'s task cancellation after the grace period to stop retries.
-    public func finish() {
-        for worker in workers.values.flatMap({ $0 }) { worker.finish() }
+    // MARK: Delivery for the durable outbox
+
+    /// The current integrations of `receiver` that take `notification`.
+    public func addresses(of receiver: String, for notification: AlertCore.Notification? = nil) -> [IntegrationAddress] {
+        state.withLock { $0.current }?.addresses(of: receiver, for: notification) ?? []
     }
 
-    /// Releases the HTTP clients (after `run` returned).
-    public func close() async {
-        for client in clients {
-            try? await client.shutdown()
-        }
+    /// Delivers with the integration's retries, calling `heartbeat` while
+    /// waiting between attempts. Nil when the current configuration has no
+    /// such integration.
+    public func deliver(_ notification: AlertCore.Notification, to address: IntegrationAddress, heartbeatInterval: Duration,
+                        heartbeat: @escaping @Sendable () -> Void) async -> IntegrationWorker.Outcome? {
+        guard let worker = state.withLock({ $0.current })?.worker(at: address) else { return nil }
+        return await worker.deliver(notification, heartbeatInterval: heartbeatInterval, heartbeat: heartbeat)
     }
 }

@@ -1,3 +1,4 @@
+import AlertCore
 import CCurl
 import Foundation
 
@@ -33,7 +34,7 @@ struct SMTPTransport: Sendable {
     /// auth secret and never appears in an error.
     func send(_ message: String, from sender: EmailAddress, to recipients: [EmailAddress], password: String?) async throws(NotifyError) {
         let request = try makeRequest(message: message, sender: sender, recipients: recipients, password: password)
-        let outcome = await onDedicatedThread(named: "nats-alerter.smtp") { CurlSMTPTransfer.perform(request) }
+        let outcome = await runBlocking("SMTP transfer") { CurlSMTPTransfer.perform(request) }
         if let error = Self.error(for: outcome, endpoint: endpoint, password: password) { throw error }
     }
 

@@ -6,7 +6,7 @@ import NIOCore
 /// The HTTP face: health, readiness, /metrics, reload, and the Alertmanager
 /// API v2 subset that amtool and dashboards use.
 public enum APIRouter {
-    public static func build(runtime: AlerterRuntime, metrics: AlerterMetrics) -> Router<BasicRequestContext> {
+    public static func build(runtime: Alerter, metrics: AlerterMetrics) -> Router<BasicRequestContext> {
         let router = Router()
         let server = runtime.config.server
         let maxBody = server.maxRequestBodyBytes
@@ -118,7 +118,7 @@ public enum APIRouter {
         }
     }
 
-    static func alertObjects(_ runtime: AlerterRuntime, query: AlertQuery, alerts: [Alert]) async throws -> [[String: Any]] {
+    static func alertObjects(_ runtime: Alerter, query: AlertQuery, alerts: [Alert]) async throws -> [[String: Any]] {
         let now = runtime.clock.now()
         let candidates = alerts.filter { alert in query.filter.allSatisfy { $0.matches(alert.labels) } }
         let status = await runtime.engine.status(of: candidates, at: now)
@@ -136,7 +136,7 @@ public enum APIRouter {
     }
 
     /// Mutating endpoints need the bearer token when `server.api_token_file` is set.
-    static func authorize(_ request: Request, _ runtime: AlerterRuntime) throws {
+    static func authorize(_ request: Request, _ runtime: Alerter) throws {
         guard let file = runtime.config.server.apiTokenFile else { return }
         guard let token = try? String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
             throw APIError(.internalServerError, "the API token file cannot be read")

@@ -77,7 +77,7 @@ final class ListenerTLS: Sendable {
     }
 }
 
-struct ListenerTLSError: Error, CustomStringConvertible {
-    let description: String
+public struct ListenerTLSError: Error, CustomStringConvertible {
+    public let description: String
     init(_ description: String) { self.description = description }
 }

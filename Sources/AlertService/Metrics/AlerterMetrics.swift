@@ -12,7 +12,7 @@ import Synchronization
 /// advance by the difference since the last scrape.
 public final class AlerterMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
-    private let runtime: AlerterRuntime
+    private let alerter: Alerter
     private let exported = Mutex<[String: Int64]>([:])
     private let exportedSeconds = Mutex<[String: Double]>([:])
     private let knownAlertTypes = Mutex<Set<String>>([])
@@ -55,17 +55,17 @@ public final class AlerterMetrics: Sendable {
     static let scanInterval: Double = 10
 
     private func alertScan(now: Date) async -> AlertScan {
-        if runtime.store.activeCount > Self.fullScanLimit, let last = lastAlertScan.withLock({ $0 }), now.timeIntervalSince(last.at) < Self.scanInterval {
+        if alerter.store.activeCount > Self.fullScanLimit, let last = lastAlertScan.withLock({ $0 }), now.timeIntervalSince(last.at) < Self.scanInterval {
             return last
         }
-        let active = runtime.store.activeAlerts()
+        let active = alerter.store.activeAlerts()
         var scan = AlertScan(at: now)
         for alert in active {
             let name = alert.labels["alertname"] ?? ""
             scan.byNameAndSeverity[name, default: [:]][alert.labels["severity"] ?? "", default: 0] += 1
             scan.firingTypes.insert(name)
         }
-        let status = await runtime.engine.status(of: active, at: now)
+        let status = await alerter.engine.status(of: active, at: now)
         scan.silenced = status.values.filter { !$0.silencedBy.isEmpty }.count
         scan.inhibited = status.values.filter { !$0.inhibitedBy.isEmpty }.count
         lastAlertScan.withLock { $0 = scan }
@@ -74,8 +74,8 @@ public final class AlerterMetrics: Sendable {
     static let version = "0.4.0"
     static let processingBuckets: [Double] = [0.000_001, 0.000_002, 0.000_005, 0.000_01, 0.000_02, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.01]
 
-    public init(runtime: AlerterRuntime) {
-        self.runtime = runtime
+    public init(alerter: Alerter) {
+        self.alerter = alerter
         registry.makeGauge(descriptor: Self.descriptor("nats_alerter_build_info", "Build information; always 1."),
                            labels: [("version", Self.version), ("swift", "6")]).set(1.0)
     }
@@ -160,10 +160,11 @@ public final class AlerterMetrics: Sendable {
     }
 
     func refresh() async {
-        let now = runtime.clock.now()
+        let now = alerter.clock.now()
         // Ingest, per subscribed subject.
-        for (subject, counters, dropped, pending) in runtime.ingestCounters {
-            let labels = [("subject", subject)]
+        for subscribed in alerter.ingest?.subscriptions ?? [] {
+            let counters = subscribed.counters
+            let labels = [("subject", subscribed.subject)]
             counter("nats_alerter_events_received_total", labels, Help.received, to: counters.received.load(ordering: .relaxed))
             counter("nats_alerter_events_decoded_total", labels, Help.decoded, to: counters.decoded.load(ordering: .relaxed))
             counter("nats_alerter_events_duplicate_total", labels, Help.duplicates, to: counters.duplicates.load(ordering: .relaxed))
@@ -175,13 +176,13 @@ public final class AlerterMetrics: Sendable {
             for (field, count) in counters.adjustedByField {
                 counter("nats_alerter_events_adjusted_total", labels + [("field", field)], Help.adjusted, to: count)
             }
-            counter("nats_alerter_nats_slow_consumer_dropped_total", labels, Help.slowConsumer, to: Int(dropped))
-            gauge("nats_alerter_nats_pending_messages", labels, Help.pending, Double(pending))
+            counter("nats_alerter_nats_slow_consumer_dropped_total", labels, Help.slowConsumer, to: Int(subscribed.subscription.droppedCount))
+            gauge("nats_alerter_nats_pending_messages", labels, Help.pending, Double(subscribed.subscription.pendingCount))
             let processing = registry.makeValueHistogram(descriptor: Self.descriptor("nats_alerter_event_processing_seconds", Help.processing),
                                                          labels: labels, buckets: Self.processingBuckets)
             for sample in counters.drainProcessingSamples() { processing.record(sample) }
         }
-        counter("nats_alerter_state_records_dropped_total", [], Help.stateDropped, to: runtime.stateStore.droppedRecords)
+        counter("nats_alerter_state_records_dropped_total", [], Help.stateDropped, to: alerter.stateStore.droppedRecords)
         // Alerts. A pass over every active alert (and its silence and
         // inhibition marks) costs seconds at a million alerts, so above
         // `fullScanLimit` it runs at most every `scanInterval` and scrapes in
@@ -189,7 +190,7 @@ public final class AlerterMetrics: Sendable {
         let scan = await alertScan(now: now)
         let firingTypes = Set(scan.firingTypes.map(alertTypeLabel))
         var triggered: [String: Int] = [:]
-        for (type, count) in runtime.alertsTriggeredByType { triggered[alertTypeLabel(type), default: 0] += count }
+        for (type, count) in alerter.loop.alertsTriggeredByType { triggered[alertTypeLabel(type), default: 0] += count }
         let previousTypes = knownAlertTypes.withLock { known in
             defer { known.formUnion(firingTypes); known.formUnion(triggered.keys) }
             return known
@@ -215,56 +216,55 @@ public final class AlerterMetrics: Sendable {
         }
         gauge("nats_alerter_alerts_suppressed", [("reason", "silenced")], Help.suppressed, Double(scan.silenced))
         gauge("nats_alerter_alerts_suppressed", [("reason", "inhibited")], Help.suppressed, Double(scan.inhibited))
-        for (state, count) in runtime.silencer.count(at: now) {
+        for (state, count) in alerter.silencer.count(at: now) {
             gauge("nats_alerter_silences", [("state", state.rawValue)], Help.silences, Double(count))
         }
-        gauge("nats_alerter_aggregation_groups", [], Help.groups, Double(await runtime.engine.groupCount))
+        gauge("nats_alerter_aggregation_groups", [], Help.groups, Double(await alerter.engine.groupCount))
         // Notifications.
-        if let statistics = runtime.notifiers?.statistics {
-            for (key, counts) in statistics.counts {
-                let labels = [("receiver", key.receiver), ("integration", key.integration)]
-                counter("nats_alerter_notifications_total", labels, Help.notifications, to: counts.delivered)
-                counter("nats_alerter_notification_retries_total", labels, Help.notificationRetries, to: counts.retries)
-                counter("nats_alerter_notifications_dropped_total", labels, Help.dropped, to: counts.dropped)
-                if key.integration == "alertmanager" {
-                    counter("nats_alerter_alertmanager_alerts_rejected_total", [("receiver", key.receiver)], Help.alertmanagerRejected, to: counts.alertsRejected)
-                }
-                gauge("nats_alerter_notification_queue_depth", labels, Help.queueDepth, Double(max(0, counts.queued)))
-                for (reason, count) in counts.failed {
-                    counter("nats_alerter_notifications_failed_total", labels + [("reason", reason)], Help.notificationsFailed, to: count)
-                }
+        let statistics = alerter.notifiers.statistics
+        for (key, counts) in statistics.counts {
+            let labels = [("receiver", key.receiver), ("integration", key.integration)]
+            counter("nats_alerter_notifications_total", labels, Help.notifications, to: counts.delivered)
+            counter("nats_alerter_notification_retries_total", labels, Help.notificationRetries, to: counts.retries)
+            counter("nats_alerter_notifications_dropped_total", labels, Help.dropped, to: counts.dropped)
+            if key.integration == "alertmanager" {
+                counter("nats_alerter_alertmanager_alerts_rejected_total", [("receiver", key.receiver)], Help.alertmanagerRejected, to: counts.alertsRejected)
             }
-            for (integration, seconds) in statistics.drainLatencies() {
-                registry.makeValueHistogram(descriptor: Self.descriptor("nats_alerter_notification_latency_seconds", Help.latency),
-                                            labels: [("integration", integration)], buckets: DeliveryStatistics.latencyBuckets).record(seconds)
+            gauge("nats_alerter_notification_queue_depth", labels, Help.queueDepth, Double(max(0, counts.queued)))
+            for (reason, count) in counts.failed {
+                counter("nats_alerter_notifications_failed_total", labels + [("reason", reason)], Help.notificationsFailed, to: count)
             }
+        }
+        for (integration, seconds) in statistics.drainLatencies() {
+            registry.makeValueHistogram(descriptor: Self.descriptor("nats_alerter_notification_latency_seconds", Help.latency),
+                                        labels: [("integration", integration)], buckets: DeliveryStatistics.latencyBuckets).record(seconds)
         }
         // Event-stream rules.
-        if !runtime.rules.isEmpty {
-            for (rule, count) in runtime.rules.seriesCounts() {
+        if !alerter.rules.isEmpty {
+            for (rule, count) in alerter.rules.seriesCounts() {
                 gauge("nats_alerter_rule_series", [("rule", rule)], Help.ruleSeries, Double(count))
             }
-            counter("nats_alerter_rule_samples_evaluated_total", [], Help.ruleSamples, to: runtime.rules.samplesEvaluated.load(ordering: .relaxed))
-            counter("nats_alerter_rule_series_refused_total", [], Help.ruleSeriesRefused, to: runtime.rules.seriesRefused.load(ordering: .relaxed))
+            counter("nats_alerter_rule_samples_evaluated_total", [], Help.ruleSamples, to: alerter.rules.samplesEvaluated.load(ordering: .relaxed))
+            counter("nats_alerter_rule_series_refused_total", [], Help.ruleSeriesRefused, to: alerter.rules.seriesRefused.load(ordering: .relaxed))
         }
-        for (reason, count) in runtime.deadLetteredEvents {
+        for (reason, count) in alerter.ingest?.deadLetteredEvents ?? [:] {
             counter("nats_alerter_events_dead_lettered_total", [("reason", reason)], Help.eventsDeadLettered, to: count)
         }
-        if let outbox = runtime.outbox {
+        if let outbox = alerter.outbox {
             for (key, count) in outbox.deadLetters.snapshot {
                 counter("nats_alerter_notifications_dead_lettered_total",
                         [("receiver", key.receiver), ("integration", key.integration), ("reason", key.reason)], Help.notificationsDeadLettered, to: count)
             }
-            if let pending = await runBlocking("nats-alerter.outbox-info", { outbox.pendingCount() }) {
+            if let pending = await runBlocking("outbox message count", { outbox.pendingCount() }) {
                 gauge("nats_alerter_outbox_pending", [], Help.outboxPending, Double(pending))
             }
         }
         // NATS, readiness, reload, process.
-        let connection = runtime.connection
+        let connection = alerter.ingest?.connection
         gauge("nats_alerter_nats_connected", [], Help.natsConnected, connection?.state == .connected ? 1 : 0)
         counter("nats_alerter_nats_reconnects_total", [], Help.reconnects, to: connection?.counters.reconnects ?? 0)
-        gauge("nats_alerter_ready", [], Help.ready, runtime.readiness.ready ? 1 : 0)
-        if let reload = runtime.lastReload {
+        gauge("nats_alerter_ready", [], Help.ready, alerter.readiness.ready ? 1 : 0)
+        if let reload = alerter.lastReload {
             gauge("nats_alerter_config_last_reload_successful", [], Help.reloadSuccess, reload.success ? 1 : 0)
             if reload.success {
                 gauge("nats_alerter_config_last_reload_success_timestamp_seconds", [], Help.reloadTime, reload.at.timeIntervalSince1970)
@@ -273,7 +273,7 @@ public final class AlerterMetrics: Sendable {
         let process = ProcessStatistics.read()
         counter("process_cpu_seconds_total", Help.cpu, toSeconds: process.cpuSeconds)
         gauge("process_resident_memory_bytes", [], Help.memory, process.residentBytes)
-        gauge("process_start_time_seconds", [], Help.start, runtime.startedAt.timeIntervalSince1970)
+        gauge("process_start_time_seconds", [], Help.start, alerter.startedAt.timeIntervalSince1970)
     }
 }
 

@@ -1,6 +1,6 @@
-import AlertCore
+public import AlertCore
 import AlertIngest
-import AlertNotify
+public import AlertNotify
 import Foundation
 import Logging
 import Synchronization
@@ -32,18 +32,12 @@ import Synchronization
 /// - Given up (permanent failure, retry deadline, more than `max_deliver`
 ///   deliveries, undecodable, receiver gone): published to the dead-letter
 ///   subject with the reason in headers, logged, counted, terminated.
-final class NotificationOutbox: Sendable {
-    struct Address: Hashable, Sendable {
-        var receiver: String
-        var kind: String
-        var index: Int
-
-        /// NATS subject token / KV key token for the receiver name.
-        var receiverToken: String { receiver.utf8.map { String(format: "%02x", $0) }.joined() }
-        var token: String { "\(receiverToken).\(kind).\(index)" }
-        var label: String { "\(kind)[\(index)]" }
-    }
-
+///
+/// Delivery itself goes through `Notifiers`, the same integrations and
+/// retry policy as in memory mode; the outbox adds storage, order and the
+/// sent log around it.
+public final class NotificationOutbox: NotificationSink {
+    typealias Address = IntegrationAddress
     typealias Settings = AlerterConfig.OutboxSection
 
     let jetStream: JetStream
@@ -52,16 +46,22 @@ final class NotificationOutbox: Sendable {
     private let sentLog: KeyValueBucket
     private let settings: Settings
     private let deadLetterSubject: String?
-    private let runtime: AlerterRuntime
+    private let notifiers: Notifiers
+    private let notificationLog: NotificationLog
     private let logger: Logger
     private let consumers = Mutex<[Address: (consumer: JetStreamConsumer, worker: OutboxWorker)]>([:])
     let deadLetters = DeadLetterCounts()
 
-    init(runtime: AlerterRuntime, jetStream: JetStream, prefix: String, bucket: KeyValueBucket.Settings,
-         settings: Settings, deadLetterSubject: String?) throws(NATSError) {
-        self.runtime = runtime
+    /// - Parameters:
+    ///   - notifiers: delivers each message (and says which integrations a receiver has).
+    ///   - notificationLog: a notification given up on is taken out of it,
+    ///     so the next flush decides again.
+    init(notifiers: Notifiers, notificationLog: NotificationLog, jetStream: JetStream, prefix: String, bucket: KeyValueBucket.Settings,
+         settings: Settings, deadLetterSubject: String?, logger: Logger) throws(NATSError) {
+        self.notifiers = notifiers
+        self.notificationLog = notificationLog
         self.jetStream = jetStream
-        self.logger = runtime.logger
+        self.logger = logger
         self.settings = settings
         self.deadLetterSubject = deadLetterSubject
         streamName = prefix.uppercased() + "_OUTBOX"
@@ -78,13 +78,40 @@ final class NotificationOutbox: Sendable {
 
     func subject(_ address: Address) -> String { "\(subjectPrefix).\(address.token)" }
 
-    /// The integrations of `receiver` in the current notifiers, addressed by
-    /// kind and position among that kind (stable across reloads that do not
-    /// change the receiver).
-    static func addresses(of receiver: String, in notifiers: Notifiers?) -> [(Address, IntegrationWorker)] {
-        (notifiers?.workers[receiver] ?? []).map { worker in
-            (Address(receiver: receiver, kind: worker.integration.kind, index: worker.index), worker)
+    // MARK: NotificationSink
+
+    public var isDurable: Bool { true }
+
+    /// Stores each notification (blocking calls, on the shared pool) until
+    /// one cannot be stored; that one and the rest are left to the caller.
+    public func submit(_ notifications: [AlertCore.Notification]) async -> Int {
+        guard !notifications.isEmpty else { return 0 }
+        let logger = self.logger
+        return await runBlocking("outbox publish") {
+            for (index, notification) in notifications.enumerated() {
+                do { try self.publish(notification) } catch {
+                    logger.error("could not store notifications in the outbox; holding them and the events for the next attempt", metadata: [
+                        "error": .string("\(error)"), "held": .stringConvertible(notifications.count - index),
+                    ])
+                    return index
+                }
+            }
+            return notifications.count
         }
+    }
+
+    /// Runs the integrations' background work (the Alertmanager resenders);
+    /// deliveries run on the consumers' worker tasks.
+    public func run() async {
+        await notifiers.run()
+    }
+
+    /// Stops taking messages; a delivery still waiting on a receiver after
+    /// `grace` (5 s at most) is handed back to JetStream, for the next
+    /// process. Then the integrations stop.
+    public func shutdown(grace: Duration) async {
+        await stop(grace: min(grace, .seconds(5)))
+        await notifiers.shutdown(grace: grace)
     }
 
     /// Stores one message for the notification's integration (for each
@@ -97,13 +124,13 @@ final class NotificationOutbox: Sendable {
     /// server refuses it as too large — is dead-lettered here and the call
     /// returns, so one poison item never blocks the notifications after it.
     func publish(_ notification: AlertCore.Notification) throws(NATSError) {
-        let addresses = Self.addresses(of: notification.receiver, in: runtime.notifiers).filter { $0.1.accepts(notification) }.map(\.0)
+        let addresses = notifiers.addresses(of: notification.receiver, for: notification)
         guard !addresses.isEmpty else { return }
         let body: Data
         do {
             body = try StateCoding.encoder().encode(notification)
         } catch {
-            runtime.notificationLog.revert(notification)
+            notificationLog.revert(notification)
             for address in addresses {
                 recordDeadLetter(address, groupKey: notification.groupKey, reason: "unencodable", message: "\(error)", attempts: 0,
                                  payload: Array(notification.groupKey.utf8))
@@ -115,18 +142,18 @@ final class NotificationOutbox: Sendable {
             do {
                 try jetStream.publish(subject: subject(address), payload: [UInt8](body), messageID: "\(notification.id).\(address.token)")
             } catch where error.isMessageTooLarge {
-                runtime.notificationLog.revert(notification)
+                notificationLog.revert(notification)
                 recordDeadLetter(address, groupKey: notification.groupKey, reason: "too_large",
                                  message: "\(body.count) bytes: \(error)", attempts: 0, payload: Array(notification.groupKey.utf8))
             }
         }
     }
 
-    /// Starts a consumer for every integration configured now (at start, to
+    /// Starts a consumer for every integration of `receivers` (at start, to
     /// deliver what a previous process left in the outbox).
-    func start() throws(NATSError) {
-        for receiver in runtime.config.receivers.keys.sorted() {
-            for (address, _) in Self.addresses(of: receiver, in: runtime.notifiers) { try ensureConsumer(address) }
+    func start(receivers: [String]) throws(NATSError) {
+        for receiver in receivers.sorted() {
+            for address in notifiers.addresses(of: receiver) { try ensureConsumer(address) }
         }
     }
 
@@ -158,12 +185,12 @@ final class NotificationOutbox: Sendable {
 
     /// Stops taking messages; a delivery still waiting on a receiver after
     /// `grace` is handed back to JetStream (redelivered to the next process).
-    func stop(grace: Duration) async {
+    private func stop(grace: Duration) async {
         let all = consumers.withLock { map in
             defer { map = [:] }
             return Array(map.values)
         }
-        await runBlocking("nats-alerter.outbox-drain") {
+        await runBlocking("outbox consumer drain") {
             for (consumer, _) in all { try? consumer.drain(timeout: .seconds(2)) }
         }
         for (_, worker) in all { worker.finish() }
@@ -187,7 +214,7 @@ final class NotificationOutbox: Sendable {
         }
         let key = "\(address.token).\(notification.id)"
         let sentLog = self.sentLog
-        let sentBefore = await runBlocking("nats-alerter.sent-log") { () -> Bool in (try? sentLog.revision(of: key)) ?? nil != nil }
+        let sentBefore = await runBlocking("sent-log read") { () -> Bool in (try? sentLog.revision(of: key)) ?? nil != nil }
         if sentBefore {
             logger.info("outbox: notification already sent; not sending again", metadata: [
                 "receiver": .string(address.receiver), "integration": .string(address.label), "group_key": .string(notification.groupKey),
@@ -197,34 +224,32 @@ final class NotificationOutbox: Sendable {
         }
         let deliveries = Int(delivery.deliveryCount)
         if deliveries > settings.maxDeliver {
-            runtime.notificationLog.revert(notification)
+            notificationLog.revert(notification)
             deadLetter(delivery, address, groupKey: notification.groupKey, reason: "max_deliver",
                        message: "delivered \(deliveries) times without success", attempts: deliveries - 1)
             return
         }
-        let notifiers = runtime.notifiers
-        guard let worker = Self.addresses(of: address.receiver, in: notifiers).first(where: { $0.0 == address })?.1 else {
-            runtime.notificationLog.revert(notification)
+        let generation = notifiers.generation
+        let heartbeat = max(.seconds(1), settings.ackWait / 3)
+        let outcome = await notifiers.deliver(notification, to: address, heartbeatInterval: heartbeat) { delivery.inProgress() }
+        switch outcome {
+        case nil:
+            notificationLog.revert(notification)
             deadLetter(delivery, address, groupKey: notification.groupKey, reason: "receiver_removed",
                        message: "the configuration no longer has this integration", attempts: 0)
-            return
-        }
-        let heartbeat = max(.seconds(1), settings.ackWait / 3)
-        let outcome = await worker.deliver(notification, heartbeatInterval: heartbeat) { delivery.inProgress() }
-        switch outcome {
         case .delivered:
             await recordSent(key, address: address, delivery: delivery)
             delivery.ack()
         case .failed(_, _, _, cancelled: true):
             delivery.nak(delay: .zero)
         case .failed(let reason, let message, let attempts, cancelled: false):
-            if runtime.notifiers !== notifiers {
+            if notifiers.generation != generation {
                 // The configuration was reloaded under this delivery: try again with the new integration.
                 delivery.nak(delay: .zero)
                 return
             }
             // Given up: the next flush decides again (Alertmanager's log is written only after a successful send).
-            runtime.notificationLog.revert(notification)
+            notificationLog.revert(notification)
             deadLetter(delivery, address, groupKey: notification.groupKey, reason: reason, message: message, attempts: attempts)
         }
     }
@@ -237,7 +262,7 @@ final class NotificationOutbox: Sendable {
         let giveUp = clock.now.advanced(by: .seconds(120))
         var wait = Duration.milliseconds(100)
         while true {
-            let failure = await runBlocking("nats-alerter.sent-log") { () -> String? in
+            let failure = await runBlocking("sent-log write") { () -> String? in
                 do { try sentLog.put(key, [1]) } catch { return "\(error)" }
                 return nil
             }
@@ -272,7 +297,7 @@ final class NotificationOutbox: Sendable {
                 try jetStream.connection.publish(subject: subject, payload: payload, headers: [
                     ("Nats-Alerter-Notify-Reason", reason), ("Nats-Alerter-Receiver", address.receiver),
                     ("Nats-Alerter-Integration", address.label),
-                    ("Nats-Alerter-Notify-Error", String(message.prefix(1000)).replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")),
+                    ("Nats-Alerter-Notify-Error", NATSIngest.headerValue(message)),
                 ])
             } catch {
                 logger.error("could not publish to the dead-letter subject", metadata: ["subject": .string(subject), "error": .string("\(error)")])
@@ -287,7 +312,7 @@ final class OutboxWorker: JetStreamMessageHandler {
     private let continuation: AsyncStream<JetStreamDelivery>.Continuation
     private let task: Task<Void, Never>
 
-    init(outbox: NotificationOutbox, address: NotificationOutbox.Address) {
+    init(outbox: NotificationOutbox, address: IntegrationAddress) {
         let (stream, continuation) = AsyncStream.makeStream(of: JetStreamDelivery.self)
         self.continuation = continuation
         task = Task.detached {
@@ -335,4 +360,11 @@ final class DeadLetterCounts: Sendable {
     }
 
     var snapshot: [Key: Int] { counts.withLock { $0 } }
+}
+
+extension IntegrationAddress {
+    /// NATS subject token / KV key token for the receiver name.
+    var receiverToken: String { receiver.utf8.map { String(format: "%02x", $0) }.joined() }
+    /// `<receiver hex>.<kind>.<index>`: the outbox subject's tail and the sent log's key prefix.
+    var token: String { "\(receiverToken).\(kind).\(index)" }
 }

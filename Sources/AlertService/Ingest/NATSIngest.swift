@@ -1,0 +1,157 @@
+public import AlertCore
+public import AlertIngest
+public import Logging
+import Foundation
+import Synchronization
+
+/// The NATS side of ingest: the connection, the JetStream context, and the
+/// subscriptions that feed events into the alert store and transitions into
+/// the engine loop (docs/ARCHITECTURE.md, Data flow).
+///
+/// `connect` runs before the service group starts. `subscribe` is the engine
+/// loop's first step, once state is loaded; `drain` and `close` its last.
+/// Handlers run on libnats' delivery threads; every blocking libnats call
+/// here runs on the shared `BlockingPool`.
+public final class NATSIngest: Sendable {
+    public let connection: NATSConnection
+    /// Present when ingest or state use JetStream.
+    public let jetStream: JetStream?
+    private let settings: AlerterConfig.NATSSection
+    private let logger: Logger
+
+    /// One subscription with the counters of its handler.
+    public struct Subscribed: Sendable {
+        public var subject: String
+        public var subscription: any IngestSubscription
+        public var counters: IngestCounters
+    }
+
+    private let subscribed = Mutex<[Subscribed]>([])
+    private let deadLettered = Mutex<[String: Int]>([:])
+
+    /// Connects (libnats retries in the background when no server answers yet).
+    public static func connect(_ settings: AlerterConfig.NATSSection, jetStream needsJetStream: Bool, logger: Logger) async throws -> NATSIngest {
+        let connection = try await runBlocking("NATS connect") { () throws(NATSError) -> NATSConnection in
+            try NATSConnection(configuration: settings.connection, logger: logger)
+        }
+        let jetStream = needsJetStream ? try JetStream(connection: connection) : nil
+        return NATSIngest(connection: connection, jetStream: jetStream, settings: settings, logger: logger)
+    }
+
+    private init(connection: NATSConnection, jetStream: JetStream?, settings: AlerterConfig.NATSSection, logger: Logger) {
+        self.connection = connection
+        self.jetStream = jetStream
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Subscribes to the configured subjects (and the rules' sample
+    /// subjects). Events change `state.store` on the delivery threads and
+    /// queue their transitions in `state.transitions`; when libnats closes
+    /// the connection for good, the buffer is finished so the engine loop
+    /// stops instead of sitting deaf.
+    public func subscribe(_ state: AlertingState, clock: any WallClock) async throws {
+        let connection = self.connection, settings = self.settings, logger = self.logger
+        let transitions = state.transitions
+        connection.onClosed { transitions.finish() }
+        var deadLetter: EventIngestor.DeadLetter?
+        if let jetstream = settings.jetstream, let subject = jetstream.deadLetterSubject {
+            deadLetter = { [self] original, payload, rejection in
+                self.deadLettered.withLock { $0[rejection.reason.rawValue, default: 0] += 1 }
+                try? connection.publish(subject: subject, payload: payload, headers: [
+                    ("Nats-Alerter-Reject-Reason", rejection.reason.rawValue),
+                    ("Nats-Alerter-Reject-Detail", Self.headerValue(rejection.detail)),
+                    ("Nats-Alerter-Original-Subject", original),
+                ])
+            }
+        }
+        if let jetstream = settings.jetstream, let jetStream {
+            try await runBlocking("JetStream stream set-up") { () throws(NATSError) in
+                try jetStream.ensureStream(jetstream.stream, subscribed: settings.subjects)
+            }
+        }
+        let rules = state.rules.isEmpty ? nil : state.rules
+        for (index, subject) in settings.subjects.enumerated() {
+            // One handler per subscription, so counters are per subscribed subject.
+            let counters = IngestCounters()
+            let ingestor = EventIngestor(store: state.store, transitions: transitions, counters: counters, limits: settings.limits,
+                                         clock: clock, logger: logger, deadLetter: deadLetter, rules: rules)
+            do {
+                let subscription: any IngestSubscription
+                if let jetstream = settings.jetstream, let jetStream {
+                    var consumer = jetstream.consumer
+                    if settings.subjects.count > 1 { consumer.durable += "-\(index)" }
+                    subscription = try JetStreamConsumer(jetStream: jetStream, stream: jetstream.stream.name, subject: subject,
+                                                         consumer: consumer, handler: ingestor)
+                } else {
+                    subscription = try NATSSubscription(connection: connection, subject: subject, queueGroup: settings.queueGroup, handler: ingestor)
+                }
+                subscribed.withLock { $0.append(Subscribed(subject: subject, subscription: subscription, counters: counters)) }
+            } catch {
+                if connection.state == .closed, let reason = connection.lastError {
+                    throw NATSError(operation: "subscribe to \(subject)", message: "NATS connection closed: \(reason)")
+                }
+                throw error
+            }
+        }
+        // Metric samples for the rules: core NATS (a sample is a periodic
+        // measurement; the rules' windows, not the samples, are what is kept).
+        let sampleSubjects = state.rules.sampleSubjects
+        for subject in sampleSubjects {
+            let counters = IngestCounters()
+            let ingestor = SampleIngestor(rules: state.rules, transitions: transitions, counters: counters,
+                                          limits: settings.limits, clock: clock, logger: logger)
+            let subscription = try NATSSubscription(connection: connection, subject: subject, queueGroup: settings.queueGroup, handler: ingestor)
+            subscribed.withLock { $0.append(Subscribed(subject: subject, subscription: subscription, counters: counters)) }
+        }
+        var metadata: Logger.Metadata = ["subjects": .array(settings.subjects.map { .string($0) })]
+        if !state.rules.isEmpty {
+            metadata["rules"] = .stringConvertible(state.rules.rules.count)
+            metadata["sample_subjects"] = .array(sampleSubjects.map { .string($0) })
+        }
+        if let jetstream = settings.jetstream {
+            metadata["stream"] = .string(jetstream.stream.name)
+            metadata["durable"] = .string(jetstream.consumer.durable)
+        }
+        if let group = settings.queueGroup { metadata["queue_group"] = .string(group) }
+        logger.info("subscribed; waiting for events", metadata: metadata)
+    }
+
+    /// Every subscription with its counters, for metrics and the final log line.
+    public var subscriptions: [Subscribed] { subscribed.withLock { $0 } }
+
+    /// Events republished to the dead-letter subject, by reject reason.
+    public var deadLetteredEvents: [String: Int] { deadLettered.withLock { $0 } }
+
+    /// Whether libnats gave up on the connection (not our own close).
+    public var isClosed: Bool { connection.state == .closed }
+
+    /// Drains every subscription: each message already received is handled
+    /// before this returns. The connection stays open (state writes need it).
+    public func drain() async {
+        let all = subscriptions.map(\.subscription)
+        let errors = await runBlocking("NATS subscription drain") { () -> [String] in
+            var errors: [String] = []
+            for subscription in all {
+                do { try subscription.drain(timeout: .seconds(10)) } catch { errors.append("\(error)") }
+            }
+            return errors
+        }
+        for error in errors { logger.error("drain failed", metadata: ["error": .string(error)]) }
+    }
+
+    /// Drains and closes the connection (the last step of shutdown).
+    public func close() async {
+        let connection = self.connection
+        let failure = await runBlocking("NATS connection drain") { () -> String? in
+            do { try connection.drain(timeout: .seconds(5)) } catch { return "\(error)" }
+            return nil
+        }
+        if let failure { logger.error("closing the NATS connection failed", metadata: ["error": .string(failure)]) }
+    }
+
+    /// A value for a NATS header: one line, at most 1,000 characters.
+    static func headerValue(_ text: String) -> String {
+        String(text.prefix(1000)).replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+    }
+}
