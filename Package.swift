@@ -158,7 +158,8 @@ let package = Package(
         .testTarget(name: "AlertNotifyTests", dependencies: ["AlertNotify", "AlertCore", "AlertTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AlertServiceTests",
-            dependencies: ["AlertService", "AlertCore", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["AlertService", "AlertCore", "AlertIngest", "AlertNotify", "AlertTestSupport",
+                           .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
