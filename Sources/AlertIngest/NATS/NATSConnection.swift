@@ -21,8 +21,8 @@ public struct NATSConnectionCounters: Sendable {
 ///
 /// Threading: libnats is thread-safe; every method may be called from any
 /// thread. The blocking ones (`connect`, `flush`, `drain`) must not run on
-/// the Swift cooperative pool — callers use a dedicated thread (see
-/// `BlockingCalls`). Connection events (disconnected, reconnected, closed,
+/// the Swift cooperative pool — callers use `runBlocking` (the shared
+/// `BlockingPool`). Connection events (disconnected, reconnected, closed,
 /// asynchronous errors) arrive on libnats' own callback thread and are logged
 /// and counted by `ConnectionEvents`.
 ///
