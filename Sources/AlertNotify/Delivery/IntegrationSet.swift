@@ -13,21 +13,44 @@ final class IntegrationSet: Sendable {
     private let workers: [String: [IntegrationWorker]]
     private let forwarders: [AlertmanagerNotifier]
     private let clients: [HTTPClient]
-    private let logger: Logger
     private let retirement: AsyncStream<Duration>
     private let retired: AsyncStream<Duration>.Continuation
 
     /// - Parameters:
-    ///   - lookup: the live state of an alert, for the Alertmanager forwarders.
+    ///   - integrations: each receiver's integrations, each with its index
+    ///     among its kind (the engine's `IntegrationPolicy.index`).
+    ///   - clients: released by `close()`.
     ///   - onGivenUp: told about each notification given up for good (the
-    ///     runtime puts its notification-log entry back).
+    ///     notification-log entry is put back).
+    init(integrations: [String: [(any Integration, Int)]], forwarders: [AlertmanagerNotifier] = [], clients: [HTTPClient] = [],
+         retryPolicy: RetryPolicy, statistics: DeliveryStatistics, logger: Logger,
+         onGivenUp: (@Sendable (AlertCore.Notification) -> Void)?) {
+        var workers: [String: [IntegrationWorker]] = [:]
+        for (receiver, list) in integrations {
+            workers[receiver] = list.map { integration, index in
+                IntegrationWorker(receiver: receiver, integration: integration, index: index, policy: retryPolicy, statistics: statistics,
+                                  logger: logger, onGivenUp: onGivenUp)
+            }
+        }
+        self.workers = workers
+        (retirement, retired) = AsyncStream.makeStream(of: Duration.self)
+        self.forwarders = forwarders
+        self.clients = clients
+    }
+
+    /// The integrations of `receivers`, built from their configuration.
+    ///
+    /// - Parameters:
+    ///   - lookup: the live state of an alert, for the Alertmanager forwarders.
     ///   - makeEmail: builds the email integration (kept injectable so this
     ///     type does not depend on how SMTP is spoken).
-    init(
+    /// - Throws: when a client certificate cannot be read; the HTTP clients
+    ///   made so far are shut down.
+    static func build(
         receivers: [ReceiverConfiguration], templates: TemplateLibrary, retryPolicy: RetryPolicy, externalURL: String,
         statistics: DeliveryStatistics, logger: Logger, lookup: @escaping @Sendable (Fingerprint) -> Alert?,
         makeEmail: (EmailConfiguration) -> (any Integration)?, onGivenUp: (@Sendable (AlertCore.Notification) -> Void)?
-    ) throws(NotifyError) {
+    ) throws(NotifyError) -> IntegrationSet {
         let shared = HTTPClient(eventLoopGroupProvider: .singleton)
         var clients = [shared]
         func client(for tls: TLSSettings?) throws(NotifyError) -> HTTPClient {
@@ -48,37 +71,36 @@ final class IntegrationSet: Sendable {
             return dedicated
         }
         let rateLimiter = RateLimiter(interval: .seconds(1))
-        var workers: [String: [IntegrationWorker]] = [:]
+        var integrations: [String: [(any Integration, Int)]] = [:]
         var forwarders: [AlertmanagerNotifier] = []
-        for receiver in receivers {
-            // Each with its index among its kind (the engine's IntegrationPolicy.index).
-            var integrations: [(any Integration, Int)] = []
-            for (index, config) in receiver.alertmanager.enumerated() {
-                let forwarder = AlertmanagerNotifier(configuration: config, poster: HTTPPoster(client: try client(for: config.tls)), logger: logger,
-                                                     lookup: lookup, rejections: (statistics, receiver.name))
-                forwarders.append(forwarder)
-                integrations.append((forwarder, index))
+        do throws(NotifyError) {
+            for receiver in receivers {
+                var built: [(any Integration, Int)] = []
+                for (index, config) in receiver.alertmanager.enumerated() {
+                    let forwarder = AlertmanagerNotifier(configuration: config, poster: HTTPPoster(client: try client(for: config.tls)), logger: logger,
+                                                         lookup: lookup, rejections: (statistics, receiver.name))
+                    forwarders.append(forwarder)
+                    built.append((forwarder, index))
+                }
+                for (index, config) in receiver.slack.enumerated() {
+                    built.append((SlackNotifier(configuration: config, templates: templates, poster: HTTPPoster(client: shared),
+                                                rateLimiter: rateLimiter, externalURL: externalURL), index))
+                }
+                for (index, config) in receiver.webhook.enumerated() {
+                    built.append((WebhookNotifier(configuration: config, poster: HTTPPoster(client: shared), externalURL: externalURL), index))
+                }
+                for (index, config) in receiver.email.enumerated() {
+                    if let email = makeEmail(config) { built.append((email, index)) }
+                }
+                integrations[receiver.name] = built
             }
-            for (index, config) in receiver.slack.enumerated() {
-                integrations.append((SlackNotifier(configuration: config, templates: templates, poster: HTTPPoster(client: shared),
-                                                   rateLimiter: rateLimiter, externalURL: externalURL), index))
-            }
-            for (index, config) in receiver.webhook.enumerated() {
-                integrations.append((WebhookNotifier(configuration: config, poster: HTTPPoster(client: shared), externalURL: externalURL), index))
-            }
-            for (index, config) in receiver.email.enumerated() {
-                if let email = makeEmail(config) { integrations.append((email, index)) }
-            }
-            workers[receiver.name] = integrations.map {
-                IntegrationWorker(receiver: receiver.name, integration: $0.0, index: $0.1, policy: retryPolicy, statistics: statistics, logger: logger,
-                                  onGivenUp: onGivenUp)
-            }
+        } catch {
+            // An HTTP client must be shut down before it is released.
+            Task { [clients] in for client in clients { try? await client.shutdown() } }
+            throw error
         }
-        self.workers = workers
-        (retirement, retired) = AsyncStream.makeStream(of: Duration.self)
-        self.forwarders = forwarders
-        self.clients = clients
-        self.logger = logger
+        return IntegrationSet(integrations: integrations, forwarders: forwarders, clients: clients, retryPolicy: retryPolicy,
+                              statistics: statistics, logger: logger, onGivenUp: onGivenUp)
     }
 
     /// Hands a notification to its integration (to each integration of its

@@ -63,9 +63,20 @@ public final class Notifiers: NotificationSink {
     public func configure(receivers: [ReceiverConfiguration], templates: TemplateLibrary, retryPolicy: RetryPolicy, externalURL: String,
                           grace: Duration = .seconds(10)) throws(NotifyError) {
         let makeEmail = self.makeEmail
-        let set = try IntegrationSet(receivers: receivers, templates: templates, retryPolicy: retryPolicy, externalURL: externalURL,
-                                     statistics: statistics, logger: logger, lookup: lookup,
-                                     makeEmail: { makeEmail($0, templates, externalURL) }, onGivenUp: onGivenUp)
+        install(try IntegrationSet.build(receivers: receivers, templates: templates, retryPolicy: retryPolicy, externalURL: externalURL,
+                                         statistics: statistics, logger: logger, lookup: lookup,
+                                         makeEmail: { makeEmail($0, templates, externalURL) }, onGivenUp: onGivenUp), grace: grace)
+    }
+
+    /// Makes `integrations` (by receiver, each with its index among its
+    /// kind) current, as `configure` does: for tests with integrations
+    /// that are not built from a configuration.
+    func configure(integrations: [String: [(any Integration, Int)]], retryPolicy: RetryPolicy, grace: Duration = .seconds(10)) {
+        install(IntegrationSet(integrations: integrations, retryPolicy: retryPolicy, statistics: statistics, logger: logger,
+                               onGivenUp: onGivenUp), grace: grace)
+    }
+
+    private func install(_ set: IntegrationSet, grace: Duration) {
         let previous: IntegrationSet?? = state.withLock { state in
             guard !state.shutDown else { return .none }
             defer {
@@ -125,8 +136,17 @@ public final class Notifiers: NotificationSink {
         if running {
             for await _ in runEnd {}
         } else {
-            // Never run: nothing is queued that could be delivered; release the clients.
-            for set in unstarted { await set.close() }
+            // `run()` never started (a shutdown right after start-up): what
+            // is queued is delivered here, within the same grace period.
+            await withDiscardingTaskGroup { group in
+                for set in unstarted {
+                    set.retire(grace: grace)
+                    group.addTask {
+                        await set.run()
+                        await set.close()
+                    }
+                }
+            }
         }
     }
 

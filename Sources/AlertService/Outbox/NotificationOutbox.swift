@@ -43,14 +43,12 @@ public final class NotificationOutbox: NotificationSink {
     let jetStream: JetStream
     let streamName: String
     let subjectPrefix: String
-    private let sentLog: KeyValueBucket
     private let settings: Settings
-    private let deadLetterSubject: String?
     private let notifiers: Notifiers
     private let notificationLog: NotificationLog
-    private let logger: Logger
+    private let delivery: OutboxDelivery
     private let consumers = Mutex<[Address: (consumer: JetStreamConsumer, worker: OutboxWorker)]>([:])
-    let deadLetters = DeadLetterCounts()
+    var deadLetters: DeadLetterCounts { delivery.deadLetters }
 
     /// - Parameters:
     ///   - notifiers: delivers each message (and says which integrations a receiver has).
@@ -61,9 +59,7 @@ public final class NotificationOutbox: NotificationSink {
         self.notifiers = notifiers
         self.notificationLog = notificationLog
         self.jetStream = jetStream
-        self.logger = logger
         self.settings = settings
-        self.deadLetterSubject = deadLetterSubject
         streamName = prefix.uppercased() + "_OUTBOX"
         subjectPrefix = prefix + ".outbox"
         var stream = EventStreamConfiguration(name: streamName, subjects: [subjectPrefix + ".>"], create: true,
@@ -73,7 +69,15 @@ public final class NotificationOutbox: NotificationSink {
         var sentSettings = bucket
         sentSettings.history = 1
         sentSettings.ttl = settings.sentLogTTL
-        sentLog = try KeyValueBucket(jetStream: jetStream, name: prefix + "_sent", settings: sentSettings)
+        let sentLog = try KeyValueBucket(jetStream: jetStream, name: prefix + "_sent", settings: sentSettings)
+        let connection = jetStream.connection
+        var publish: OutboxDelivery.DeadLetterPublisher?
+        if let subject = deadLetterSubject {
+            publish = { payload, headers in try connection.publish(subject: subject, payload: payload, headers: headers) }
+        }
+        delivery = OutboxDelivery(
+            notifiers: notifiers, notificationLog: notificationLog, sentLog: KeyValueSentLog(bucket: sentLog), maxDeliver: settings.maxDeliver,
+            ackWait: settings.ackWait, deadLetterSubject: deadLetterSubject, publishDeadLetter: publish, logger: logger)
     }
 
     func subject(_ address: Address) -> String { "\(subjectPrefix).\(address.token)" }
@@ -86,7 +90,7 @@ public final class NotificationOutbox: NotificationSink {
     /// one cannot be stored; that one and the rest are left to the caller.
     public func submit(_ notifications: [AlertCore.Notification]) async -> Int {
         guard !notifications.isEmpty else { return 0 }
-        let logger = self.logger
+        let logger = delivery.logger
         return await runBlocking("outbox publish") {
             for (index, notification) in notifications.enumerated() {
                 do { try self.publish(notification) } catch {
@@ -132,7 +136,7 @@ public final class NotificationOutbox: NotificationSink {
         } catch {
             notificationLog.revert(notification)
             for address in addresses {
-                recordDeadLetter(address, groupKey: notification.groupKey, reason: "unencodable", message: "\(error)", attempts: 0,
+                delivery.recordDeadLetter(address, groupKey: notification.groupKey, reason: "unencodable", message: "\(error)", attempts: 0,
                                  payload: Array(notification.groupKey.utf8))
             }
             return
@@ -143,7 +147,7 @@ public final class NotificationOutbox: NotificationSink {
                 try jetStream.publish(subject: subject(address), payload: [UInt8](body), messageID: "\(notification.id).\(address.token)")
             } catch where error.isMessageTooLarge {
                 notificationLog.revert(notification)
-                recordDeadLetter(address, groupKey: notification.groupKey, reason: "too_large",
+                delivery.recordDeadLetter(address, groupKey: notification.groupKey, reason: "too_large",
                                  message: "\(body.count) bytes: \(error)", attempts: 0, payload: Array(notification.groupKey.utf8))
             }
         }
@@ -205,104 +209,7 @@ public final class NotificationOutbox: NotificationSink {
 
     /// Delivers one outbox message; called by the address's worker task, one at a time.
     func deliver(_ delivery: JetStreamDelivery, to address: Address) async {
-        let notification: AlertCore.Notification
-        do {
-            notification = try StateCoding.decoder().decode(AlertCore.Notification.self, from: Data(delivery.payload))
-        } catch {
-            deadLetter(delivery, address, groupKey: nil, reason: "undecodable", message: "\(error)", attempts: 0)
-            return
-        }
-        let key = "\(address.token).\(notification.id)"
-        let sentLog = self.sentLog
-        let sentBefore = await runBlocking("sent-log read") { () -> Bool in (try? sentLog.revision(of: key)) ?? nil != nil }
-        if sentBefore {
-            logger.info("outbox: notification already sent; not sending again", metadata: [
-                "receiver": .string(address.receiver), "integration": .string(address.label), "group_key": .string(notification.groupKey),
-            ])
-            delivery.ack()
-            return
-        }
-        let deliveries = Int(delivery.deliveryCount)
-        if deliveries > settings.maxDeliver {
-            notificationLog.revert(notification)
-            deadLetter(delivery, address, groupKey: notification.groupKey, reason: "max_deliver",
-                       message: "delivered \(deliveries) times without success", attempts: deliveries - 1)
-            return
-        }
-        let generation = notifiers.generation
-        let heartbeat = max(.seconds(1), settings.ackWait / 3)
-        let outcome = await notifiers.deliver(notification, to: address, heartbeatInterval: heartbeat) { delivery.inProgress() }
-        switch outcome {
-        case nil:
-            notificationLog.revert(notification)
-            deadLetter(delivery, address, groupKey: notification.groupKey, reason: "receiver_removed",
-                       message: "the configuration no longer has this integration", attempts: 0)
-        case .delivered:
-            await recordSent(key, address: address, delivery: delivery)
-            delivery.ack()
-        case .failed(_, _, _, cancelled: true):
-            delivery.nak(delay: .zero)
-        case .failed(let reason, let message, let attempts, cancelled: false):
-            if notifiers.generation != generation {
-                // The configuration was reloaded under this delivery: try again with the new integration.
-                delivery.nak(delay: .zero)
-                return
-            }
-            // Given up: the next flush decides again (Alertmanager's log is written only after a successful send).
-            notificationLog.revert(notification)
-            deadLetter(delivery, address, groupKey: notification.groupKey, reason: reason, message: message, attempts: attempts)
-        }
-    }
-
-    /// Writes the sent log, retrying while NATS is unreachable (a server
-    /// restart): acking without it would let a redelivery send again.
-    private func recordSent(_ key: String, address: Address, delivery: JetStreamDelivery) async {
-        let sentLog = self.sentLog
-        let clock = ContinuousClock()
-        let giveUp = clock.now.advanced(by: .seconds(120))
-        var wait = Duration.milliseconds(100)
-        while true {
-            let failure = await runBlocking("sent-log write") { () -> String? in
-                do { try sentLog.put(key, [1]) } catch { return "\(error)" }
-                return nil
-            }
-            guard let failure else { return }
-            if clock.now > giveUp || Task.isCancelled {
-                logger.error("outbox: could not record a sent notification; a redelivery would send it again", metadata: [
-                    "receiver": .string(address.receiver), "integration": .string(address.label), "error": .string(failure),
-                ])
-                return
-            }
-            try? await Task.sleep(for: wait)
-            wait = min(wait * 2, .seconds(2))
-            delivery.inProgress()
-        }
-    }
-
-    private func deadLetter(_ delivery: JetStreamDelivery, _ address: Address, groupKey: String?, reason: String, message: String, attempts: Int) {
-        recordDeadLetter(address, groupKey: groupKey, reason: reason, message: message, attempts: attempts, payload: [UInt8](delivery.payload))
-        delivery.term()
-    }
-
-    /// Counts, logs and (if configured) republishes a notification given up on.
-    private func recordDeadLetter(_ address: Address, groupKey: String?, reason: String, message: String, attempts: Int, payload: [UInt8]) {
-        deadLetters.record(receiver: address.receiver, integration: address.kind, reason: reason)
-        logger.error("notification dead-lettered", metadata: [
-            "receiver": .string(address.receiver), "integration": .string(address.label), "group_key": .string(groupKey ?? "?"),
-            "reason": .string(reason), "error": .string(message), "attempts": .stringConvertible(attempts),
-            "dead_letter_subject": .string(deadLetterSubject ?? "(none configured)"),
-        ])
-        if let subject = deadLetterSubject {
-            do {
-                try jetStream.connection.publish(subject: subject, payload: payload, headers: [
-                    ("Nats-Alerter-Notify-Reason", reason), ("Nats-Alerter-Receiver", address.receiver),
-                    ("Nats-Alerter-Integration", address.label),
-                    ("Nats-Alerter-Notify-Error", NATSIngest.headerValue(message)),
-                ])
-            } catch {
-                logger.error("could not publish to the dead-letter subject", metadata: ["subject": .string(subject), "error": .string("\(error)")])
-            }
-        }
+        await self.delivery.deliver(delivery, to: address)
     }
 }
 
