@@ -79,6 +79,28 @@ final class RecordingSink: NotificationSink {
     }
 }
 
+/// An event source standing in for NATS: records its lifecycle, and hands
+/// one last event over while it drains (a message that arrived just before
+/// SIGTERM).
+final class FakeEventSource: EventSource {
+    let happenings: Happenings
+    let lastEvent: @Sendable () -> Void
+
+    init(_ happenings: Happenings, lastEvent: @escaping @Sendable () -> Void = {}) {
+        self.happenings = happenings
+        self.lastEvent = lastEvent
+    }
+
+    func subscribe(_ state: AlertingState, clock: any WallClock) async throws { happenings.add("subscribe") }
+    func drain() async {
+        lastEvent()
+        happenings.add("drain")
+    }
+    func close() async { happenings.add("close") }
+    var failure: String { "connection closed by the test" }
+    var summary: Logger.Metadata { [:] }
+}
+
 extension String {
     /// `{}:{alertname="disk_full"}` → `disk_full`.
     fileprivate var alertname: String {
@@ -95,7 +117,8 @@ struct EngineLoopTests {
     let happenings = Happenings()
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    func makeLoop(durable: Bool, groupWait: String = "0s") throws -> (EngineLoop, AlertingState, FlakyStateStore, RecordingSink) {
+    func makeLoop(durable: Bool, groupWait: String = "0s",
+                  source: ((AlertingState) -> any EventSource)? = nil) throws -> (EngineLoop, AlertingState, FlakyStateStore, RecordingSink) {
         let config = try ConfigLoader.parse(yaml: """
             nats: {subjects: ["system.>"]}
             route: {receiver: team, group_by: [alertname], group_wait: \(groupWait), group_interval: 1m, repeat_interval: 1h}
@@ -104,7 +127,7 @@ struct EngineLoopTests {
         let state = AlertingState(config: config, logger: logger)
         let store = FlakyStateStore(happenings)
         let sink = RecordingSink(durable: durable, happenings)
-        let loop = EngineLoop(state: state, stateStore: store, ingest: nil, sink: sink, clock: SystemWallClock(), logger: logger,
+        let loop = EngineLoop(state: state, stateStore: store, ingest: source?(state), sink: sink, clock: SystemWallClock(), logger: logger,
                               startedAt: Date())
         return (loop, state, store, sink)
     }
@@ -209,5 +232,36 @@ struct EngineLoopTests {
             try state.silencer.upsert(Silence(matchers: [try Matcher(name: "a", type: .equal, value: "b")], startsAt: Date(),
                                               endsAt: Date().addingTimeInterval(60), createdBy: "t", comment: "c"), now: Date())
         }
+    }
+
+    @Test("shutdown order: subscriptions drained (the event received during the drain is processed and acked), the sink stopped, state written, then the connection closed")
+    func shutdownOrder() async throws {
+        let happenings = self.happenings
+        let (loop, state, _, _) = try makeLoop(durable: false, source: { state in
+            FakeEventSource(happenings) {
+                let transition = state.store.apply(AlertEvent(alertType: "late", severity: .critical, subject: "system.x"), receivedAt: Date())
+                state.transitions.append(transition, acknowledgement: RecordingAcknowledgement(name: "late", happenings: happenings))
+            }
+        })
+        let running = Task { try await loop.run() }
+        for _ in 0..<500 where !loop.readiness.ready { try await Task.sleep(for: .milliseconds(10)) }
+        running.cancel()
+        try await running.value
+        #expect(happenings.all == ["subscribe", "drain", "record", "ack late", "submit late", "sink shutdown", "record", "close"])
+        _ = state
+    }
+
+    @Test("ingest ending for good (the connection closed): what was received is processed, the sink is stopped, and the loop fails loudly")
+    func ingestEnded() async throws {
+        let (loop, state, _, sink) = try makeLoop(durable: false, source: { [happenings] _ in FakeEventSource(happenings) })
+        let running = Task { try await loop.run() }
+        for _ in 0..<500 where !loop.readiness.ready { try await Task.sleep(for: .milliseconds(10)) }
+        let last = event("received_before_close", into: state)
+        state.transitions.append(last.transitions[0], acknowledgement: last.acknowledgements[0])
+        state.transitions.finish()
+        await #expect(throws: NATSError.self) { try await running.value }
+        #expect(sink.notifications.map(\.groupKey.alertname) == ["received_before_close"])
+        #expect(happenings.all.suffix(2) == ["submit received_before_close", "sink shutdown"])
+        #expect(loop.readiness == (false, "shutting down"))
     }
 }

@@ -27,7 +27,7 @@ public final class EngineLoop: Service, Sendable {
 
     private let state: AlertingState
     private let stateStore: any StateStore
-    private let ingest: NATSIngest?
+    private let ingest: (any EventSource)?
     private let sink: any NotificationSink
     private let clock: any WallClock
     private let logger: Logger
@@ -38,9 +38,9 @@ public final class EngineLoop: Service, Sendable {
     private let startedAt: Date
     private let triggered = Mutex<[String: Int]>([:])
 
-    /// - Parameter ingest: nil runs the loop without NATS (tests): it then
-    ///   steps on whatever is put into `state.transitions`.
-    public init(state: AlertingState, stateStore: any StateStore, ingest: NATSIngest?, sink: any NotificationSink,
+    /// - Parameter ingest: nil runs the loop without a source (tests): it
+    ///   then steps on whatever is put into `state.transitions`.
+    public init(state: AlertingState, stateStore: any StateStore, ingest: (any EventSource)?, sink: any NotificationSink,
                 clock: any WallClock, logger: Logger, startedAt: Date) {
         self.state = state
         self.stateStore = stateStore
@@ -78,7 +78,7 @@ public final class EngineLoop: Service, Sendable {
             await sink.shutdown(grace: .seconds(2))
             await delivery
             machine.withLock { $0.stopped() }
-            let reason = ingest?.connection.lastError ?? "closed by the client library"
+            let reason = ingest?.failure ?? "closed"
             logger.critical("NATS connection closed for good; stopping", metadata: ["error": .string(reason)])
             throw NATSError(operation: "NATS connection", message: "closed: \(reason)")
         }
@@ -187,16 +187,10 @@ public final class EngineLoop: Service, Sendable {
             logger.error("shutting down with state not written; the unacknowledged events will be redelivered")
         }
         await ingest?.close()
-        var totals: [String: Int] = [:]
-        let subscriptions = ingest?.subscriptions ?? []
-        for subscribed in subscriptions { totals.merge(subscribed.counters.snapshot) { $0 + $1 } }
-        logger.notice("stopped", metadata: [
-            "event": "ingest_summary",
-            "counters": .dictionary(totals.mapValues { .stringConvertible($0) }),
-            "active_alerts": .stringConvertible(state.store.activeCount),
-            "nats_reconnects": .stringConvertible(ingest?.connection.counters.reconnects ?? 0),
-            "slow_consumer_drops": .stringConvertible(subscriptions.reduce(Int64(0)) { $0 + $1.subscription.droppedCount }),
-        ])
+        var summary = ingest?.summary ?? [:]
+        summary["event"] = "ingest_summary"
+        summary["active_alerts"] = .stringConvertible(state.store.activeCount)
+        logger.notice("stopped", metadata: summary)
     }
 
     /// Journals the firing alerts seen again since the last flush.

@@ -12,7 +12,7 @@ import Synchronization
 /// loop's first step, once state is loaded; `drain` and `close` its last.
 /// Handlers run on libnats' delivery threads; every blocking libnats call
 /// here runs on the shared `BlockingPool`.
-public final class NATSIngest: Sendable {
+public final class NATSIngest: EventSource {
     public let connection: NATSConnection
     /// Present when ingest or state use JetStream.
     public let jetStream: JetStream?
@@ -123,8 +123,18 @@ public final class NATSIngest: Sendable {
     /// Events republished to the dead-letter subject, by reject reason.
     public var deadLetteredEvents: [String: Int] { deadLettered.withLock { $0 } }
 
-    /// Whether libnats gave up on the connection (not our own close).
-    public var isClosed: Bool { connection.state == .closed }
+    public var failure: String { connection.lastError ?? "closed by the client library" }
+
+    public var summary: Logger.Metadata {
+        var totals: [String: Int] = [:]
+        let subscriptions = self.subscriptions
+        for subscribed in subscriptions { totals.merge(subscribed.counters.snapshot) { $0 + $1 } }
+        return [
+            "counters": .dictionary(totals.mapValues { .stringConvertible($0) }),
+            "nats_reconnects": .stringConvertible(connection.counters.reconnects),
+            "slow_consumer_drops": .stringConvertible(subscriptions.reduce(Int64(0)) { $0 + $1.subscription.droppedCount }),
+        ]
+    }
 
     /// Drains every subscription: each message already received is handled
     /// before this returns. The connection stays open (state writes need it).
