@@ -63,7 +63,7 @@ let package = Package(
             cSettings: [.unsafeFlags(["-Wno-everything"])]
         ),
 
-        // MARK: Swift modules (see DESIGN.md §2 for who may import whom)
+        // MARK: Swift modules (docs/ARCHITECTURE.md, "Modules and who imports whom")
         .target(
             name: "AlertCore",
             dependencies: [
