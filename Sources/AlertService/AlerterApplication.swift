@@ -8,12 +8,12 @@ public import ServiceLifecycle
 /// last, keeping /metrics scrapeable while the rest winds down.
 public enum AlerterApplication {
     /// - Throws: when `server.tls_server_config`'s files cannot be read as a certificate and key.
-    public static func services(runtime: AlerterRuntime) throws -> (group: [ServiceGroupConfiguration.ServiceConfiguration], http: Application<RouterResponder<BasicRequestContext>>) {
+    public static func services(runtime: AlerterRuntime) throws -> (group: [ServiceGroupConfiguration.ServiceConfiguration], http: Application<RouterResponder<APIRequestContext>>) {
         let metrics = AlerterMetrics(runtime: runtime)
         let server = runtime.config.server
         let router = APIRouter.build(runtime: runtime, metrics: metrics)
         let configuration = ApplicationConfiguration(address: .hostname(server.host, port: server.port), serverName: "nats-alerter")
-        let http: Application<RouterResponder<BasicRequestContext>>
+        let http: Application<RouterResponder<APIRequestContext>>
         if let files = server.tls {
             let tls = try ListenerTLS(files: files)
             runtime.setListenerTLS(tls)

@@ -1,3 +1,4 @@
+import AlertCore
 import Hummingbird
 
 /// An API error: the status and a message that says what is wrong
@@ -11,9 +12,20 @@ struct APIError: Error, HTTPResponseError {
         self.message = message
     }
 
+    /// A silence the silencer refused: 404 for an unknown id, 503 after the
+    /// final state write at shutdown, 400 for anything wrong with the silence.
+    init(_ error: SilenceError) {
+        let status: HTTPResponse.Status = switch error.kind {
+        case .notFound: .notFound
+        case .unavailable: .serviceUnavailable
+        case .invalid, .alreadyExpired: .badRequest
+        }
+        self.init(status, error.description)
+    }
+
     var headers: HTTPFields { [.contentType: "application/json"] }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        APIJSON.response(message, status: status)
+        try AlertmanagerJSONEncoder.response(message, status: status)
     }
 }

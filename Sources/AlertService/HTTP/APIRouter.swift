@@ -6,8 +6,8 @@ import NIOCore
 /// The HTTP face: health, readiness, /metrics, reload, and the Alertmanager
 /// API v2 subset that amtool and dashboards use.
 public enum APIRouter {
-    public static func build(runtime: AlerterRuntime, metrics: AlerterMetrics) -> Router<BasicRequestContext> {
-        let router = Router()
+    public static func build(runtime: AlerterRuntime, metrics: AlerterMetrics) -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
         let server = runtime.config.server
         let maxBody = server.maxRequestBodyBytes
         router.add(middleware: MutationGuard(server: server))
@@ -23,11 +23,11 @@ public enum APIRouter {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        router.post("/-/reload") { request, _ -> Response in
+        router.post("/-/reload") { request, _ -> ReloadResponse in
             try authorize(request, runtime)
             switch await runtime.reload() {
             case .success(let notes):
-                return APIJSON.response(["status": "reloaded", "notes": notes])
+                return ReloadResponse(notes: notes)
             case .failure(let error):
                 throw APIError(.badRequest, "configuration refused; the running configuration stays:\n" + error.issues.map(\.description).joined(separator: "\n"))
             }
@@ -35,42 +35,34 @@ public enum APIRouter {
 
         // MARK: Alertmanager API v2
         let api = router.group("api/v2")
-        api.get("status") { _, _ -> Response in
-            let config = runtime.config
-            return APIJSON.response([
-                "cluster": ["status": "disabled", "peers": [Any]()] as [String: Any],
-                "versionInfo": ["branch": "main", "buildDate": "", "buildUser": "", "goVersion": "swift-6",
-                                "revision": "", "version": "nats-alerter-\(AlerterMetrics.version)"],
-                "config": ["original": AlertmanagerConfigExport.yaml(of: config)],
-                "uptime": APIJSON.timestamp(runtime.startedAt),
-            ])
+        api.get("status") { _, _ in
+            AlertmanagerStatus(config: runtime.config, startedAt: runtime.startedAt)
         }
-        api.get("receivers") { _, _ -> Response in
-            let names = await runtime.engine.configuration.receivers.keys.sorted()
-            return APIJSON.response(names.map { ["name": $0] })
+        api.get("receivers") { _, _ in
+            await runtime.engine.configuration.receivers.keys.sorted().map(Receiver.init(name:))
         }
-        api.get("alerts") { request, _ -> Response in
+        api.get("alerts") { request, _ -> [GettableAlert] in
             let query = try AlertQuery(request)
-            return APIJSON.response(try await alertObjects(runtime, query: query, alerts: runtime.store.activeAlerts()))
+            return try await alertObjects(runtime, query: query, alerts: runtime.store.activeAlerts())
         }
-        api.get("alerts/groups") { request, _ -> Response in
+        api.get("alerts/groups") { request, _ -> [AlertGroup] in
             let query = try AlertQuery(request)
-            var result: [[String: Any]] = []
+            var result: [AlertGroup] = []
             for group in await runtime.engine.groups {
                 let alerts = group.fingerprints.compactMap { runtime.store.alert($0) }.filter(\.isFiring)
                 let objects = try await alertObjects(runtime, query: query, alerts: alerts)
                 if objects.isEmpty { continue }
                 if let receiver = query.receiver, !receiver.matches(group.receiver) { continue }
-                result.append(["labels": group.labels.dictionary, "receiver": ["name": group.receiver], "alerts": objects])
+                result.append(AlertGroup(labels: group.labels.dictionary, receiver: Receiver(name: group.receiver), alerts: objects))
             }
-            return APIJSON.response(result)
+            return result
         }
-        api.get("silences") { request, _ -> Response in
+        api.get("silences") { request, _ -> [GettableSilence] in
             let filter = try AlertQuery.matchers(request.uri.queryParameters.getAll("filter"))
             let now = runtime.clock.now()
-            return APIJSON.response(runtime.silencer.list(at: now, matching: filter).map { APIJSON.silence($0, now: now) })
+            return runtime.silencer.list(at: now, matching: filter).map { GettableSilence($0, now: now) }
         }
-        api.post("silences") { request, _ -> Response in
+        api.post("silences") { request, _ -> PostSilenceResponse in
             try authorize(request, runtime)
             let body = try await collect(request, maxBody)
             let limits = server.limits
@@ -85,15 +77,15 @@ public enum APIRouter {
             }
             do throws(SilenceError) {
                 let id = try runtime.silencer.upsert(silence, now: runtime.clock.now())
-                return APIJSON.response(["silenceID": id])
+                return PostSilenceResponse(silenceID: id)
             } catch {
-                throw APIError(Self.status(error), error.description)
+                throw APIError(error)
             }
         }
-        api.get("silence/:id") { _, context -> Response in
+        api.get("silence/:id") { _, context -> GettableSilence in
             let id = try context.parameters.require("id")
             guard let silence = runtime.silencer.silence(id: id) else { throw APIError(.notFound, "silence \(id) not found") }
-            return APIJSON.response(APIJSON.silence(silence, now: runtime.clock.now()))
+            return GettableSilence(silence, now: runtime.clock.now())
         }
         api.delete("silence/:id") { request, context -> Response in
             try authorize(request, runtime)
@@ -103,22 +95,14 @@ public enum APIRouter {
             } catch where error.kind == .alreadyExpired {
                 // Alertmanager answers 200: the silence is expired, as asked.
             } catch {
-                throw APIError(Self.status(error), error.description)
+                throw APIError(error)
             }
             return Response(status: .ok)
         }
         return router
     }
 
-    static func status(_ error: SilenceError) -> HTTPResponse.Status {
-        switch error.kind {
-        case .notFound: .notFound
-        case .unavailable: .serviceUnavailable
-        case .invalid, .alreadyExpired: .badRequest
-        }
-    }
-
-    static func alertObjects(_ runtime: AlerterRuntime, query: AlertQuery, alerts: [Alert]) async throws -> [[String: Any]] {
+    static func alertObjects(_ runtime: AlerterRuntime, query: AlertQuery, alerts: [Alert]) async throws -> [GettableAlert] {
         let now = runtime.clock.now()
         let candidates = alerts.filter { alert in query.filter.allSatisfy { $0.matches(alert.labels) } }
         let status = await runtime.engine.status(of: candidates, at: now)
@@ -131,7 +115,7 @@ public enum APIRouter {
             if !query.inhibited && inhibited { return nil }
             if let receiver = query.receiver, !entry.receivers.contains(where: { receiver.matches($0) }) { return nil }
             let endsAt = alert.lastSeen.addingTimeInterval(configuration.resolveTimeout(for: alert).seconds)
-            return APIJSON.alert(alert, receivers: entry.receivers, silencedBy: entry.silencedBy, inhibitedBy: entry.inhibitedBy, endsAt: endsAt)
+            return GettableAlert(alert, receivers: entry.receivers, silencedBy: entry.silencedBy, inhibitedBy: entry.inhibitedBy, endsAt: endsAt)
         }
     }
 
