@@ -24,11 +24,9 @@ struct BearerTokenCoverageTests {
 
     @Test("with server.api_token_file set, every route that changes state answers 401 without the token, and reads need none")
     func everyWriteNeedsTheToken() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let tokenFile = folder.appendingPathComponent("token").path
+        let tokenFile = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)").path
         try "s3cret\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: tokenFile) }
         let runtime = try makeRuntime(extraConfig: "server: {api_token_file: \"\(tokenFile)\"}")
         let metrics = AlerterMetrics(runtime: runtime)
         let list = RouteList()
