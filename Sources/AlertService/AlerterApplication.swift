@@ -8,12 +8,12 @@ public import ServiceLifecycle
 /// first and stops HTTP last, keeping /metrics scrapeable while the rest
 /// winds down.
 public enum AlerterApplication {
-    public static func services(alerter: Alerter) throws -> (group: [ServiceGroupConfiguration.ServiceConfiguration], http: Application<RouterResponder<BasicRequestContext>>) {
+    public static func services(alerter: Alerter) throws -> (group: [ServiceGroupConfiguration.ServiceConfiguration], http: Application<RouterResponder<APIRequestContext>>) {
         let metrics = AlerterMetrics(alerter: alerter)
         let server = alerter.config.server
         let router = APIRouter.build(runtime: alerter, metrics: metrics)
         let configuration = ApplicationConfiguration(address: .hostname(server.host, port: server.port), serverName: "nats-alerter")
-        let http: Application<RouterResponder<BasicRequestContext>>
+        let http: Application<RouterResponder<APIRequestContext>>
         if let tls = alerter.listenerTLS {
             http = Application(router: router, server: try .tls(tlsConfiguration: tls.configuration),
                                configuration: configuration, logger: alerter.logger)

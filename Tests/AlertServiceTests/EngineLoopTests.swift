@@ -48,6 +48,9 @@ final class RecordingSink: NotificationSink {
     let isDurable: Bool
     let happenings: Happenings
     let refusing = Atomic<Bool>(false)
+    /// Runs in `shutdown`: what a delivery given up at shutdown does (its
+    /// notification-log entry is put back, a change to write).
+    let onShutdown = Mutex<(@Sendable () -> Void)?>(nil)
     private let taken = Mutex<[AlertCore.Notification]>([])
     private let stop = AsyncStream<Void>.makeStream()
 
@@ -75,6 +78,7 @@ final class RecordingSink: NotificationSink {
 
     func shutdown(grace: Duration) async {
         happenings.add("sink shutdown")
+        onShutdown.withLock { $0 }?()
         stop.continuation.finish()
     }
 }
@@ -218,6 +222,7 @@ struct EngineLoopTests {
         #expect(sink.notifications.map(\.groupKey.alertname) == ["disk_full"])
 
         happenings.clear()
+        sink.onShutdown.withLock { $0 = { state.journal.append(.notificationLogRemoved(receiver: "team", groupKey: "given-up")) } }
         let last = event("node_down", into: state)
         state.transitions.append(last.transitions[0], acknowledgement: last.acknowledgements[0])
         running.cancel()  // what a graceful shutdown does to the loop
@@ -237,18 +242,20 @@ struct EngineLoopTests {
     @Test("shutdown order: subscriptions drained (the event received during the drain is processed and acked), the sink stopped, state written, then the connection closed")
     func shutdownOrder() async throws {
         let happenings = self.happenings
-        let (loop, state, _, _) = try makeLoop(durable: false, source: { state in
+        let (loop, state, store, sink) = try makeLoop(durable: false, source: { state in
             FakeEventSource(happenings) {
                 let transition = state.store.apply(AlertEvent(alertType: "late", severity: .critical, subject: "system.x"), receivedAt: Date())
                 state.transitions.append(transition, acknowledgement: RecordingAcknowledgement(name: "late", happenings: happenings))
             }
         })
+        // A delivery given up at shutdown puts its notification-log entry back: a change the final write must carry.
+        sink.onShutdown.withLock { $0 = { state.journal.append(.notificationLogRemoved(receiver: "team", groupKey: "given-up")) } }
         let running = Task { try await loop.run() }
         for _ in 0..<500 where !loop.readiness.ready { try await Task.sleep(for: .milliseconds(10)) }
         running.cancel()
         try await running.value
         #expect(happenings.all == ["subscribe", "drain", "record", "ack late", "submit late", "sink shutdown", "record", "close"])
-        _ = state
+        #expect(try await store.load().alerts.map { $0.labels["alertname"] } == ["late"])
     }
 
     @Test("ingest ending for good (the connection closed): what was received is processed, the sink is stopped, and the loop fails loudly")

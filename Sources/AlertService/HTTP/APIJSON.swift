@@ -1,10 +1,10 @@
 import AlertCore
 import Foundation
-import Hummingbird
-import NIOCore
 
-/// JSON in Alertmanager's API v2 shapes (its OpenAPI spec), so amtool and
-/// other Alertmanager clients read nats-alerter's answers.
+/// What the API reads and writes in Alertmanager's API v2 formats (its
+/// OpenAPI spec) besides the response types: its times, and the postable
+/// silence of `POST /api/v2/silences`, parsed with an error that says what is
+/// wrong.
 enum APIJSON {
     static func timestamp(_ date: Date) -> String {
         date.rfc3339Milliseconds
@@ -13,40 +13,6 @@ enum APIJSON {
     /// An RFC 3339 time, or nil (checked before Foundation parses it: `Date(rfc3339:)`).
     static func parseTimestamp(_ text: String) -> Date? {
         Date(rfc3339: text)
-    }
-
-    static func alert(_ alert: Alert, receivers: [String], silencedBy: [String], inhibitedBy: [Fingerprint], endsAt: Date) -> [String: Any] {
-        var object: [String: Any] = [
-            "annotations": alert.annotations,
-            "endsAt": timestamp(endsAt),
-            "fingerprint": alert.fingerprint.description,
-            "receivers": receivers.map { ["name": $0] },
-            "startsAt": timestamp(alert.startsAt),
-            "status": [
-                "inhibitedBy": inhibitedBy.map(\.description),
-                "silencedBy": silencedBy,
-                "state": silencedBy.isEmpty && inhibitedBy.isEmpty ? "active" : "suppressed",
-            ] as [String: Any],
-            "updatedAt": timestamp(alert.lastSeen),
-            "labels": alert.labels.dictionary,
-        ]
-        if !alert.generatorURL.isEmpty { object["generatorURL"] = alert.generatorURL }
-        return object
-    }
-
-    static func silence(_ silence: Silence, now: Date) -> [String: Any] {
-        [
-            "id": silence.id,
-            "matchers": silence.matchers.map { matcher -> [String: Any] in
-                ["name": matcher.name, "value": matcher.value, "isRegex": matcher.type.isRegex, "isEqual": !matcher.type.isNegative]
-            },
-            "startsAt": timestamp(silence.startsAt),
-            "endsAt": timestamp(silence.endsAt),
-            "createdBy": silence.createdBy,
-            "comment": silence.comment,
-            "updatedAt": timestamp(silence.updatedAt),
-            "status": ["state": silence.state(at: now).rawValue],
-        ]
     }
 
     /// A postable silence, or what is wrong with it.
@@ -99,27 +65,5 @@ enum APIJSON {
         silence.id.utf8.count + silence.createdBy.utf8.count + silence.comment.utf8.count
             + silence.matchers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }
     }
-
-    static func response(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])) ?? Data("null".utf8)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
 }
 
-/// An API error: the status and a message that says what is wrong
-/// (sent as a JSON string, as Alertmanager does).
-struct APIError: Error, HTTPResponseError {
-    let status: HTTPResponse.Status
-    let message: String
-
-    init(_ status: HTTPResponse.Status, _ message: String) {
-        self.status = status
-        self.message = message
-    }
-
-    var headers: HTTPFields { [.contentType: "application/json"] }
-
-    func response(from request: Request, context: some RequestContext) throws -> Response {
-        APIJSON.response(message, status: status)
-    }
-}

@@ -1,214 +1,24 @@
-import AlertCore
-import Foundation
 public import Hummingbird
-import NIOCore
 
 /// The HTTP face: health, readiness, /metrics, reload, and the Alertmanager
-/// API v2 subset that amtool and dashboards use.
+/// API v2 subset that amtool and dashboards use. Composes one route
+/// collection per resource behind the guards every write passes
+/// (docs/ARCHITECTURE.md, "Where to add": an API endpoint).
 public enum APIRouter {
-    public static func build(runtime: Alerter, metrics: AlerterMetrics) -> Router<BasicRequestContext> {
-        let router = Router()
-        let server = runtime.config.server
-        let maxBody = server.maxRequestBodyBytes
-        router.add(middleware: MutationGuard(server: server))
-
-        router.get("/-/healthy") { _, _ in "OK\n" }
-        router.get("/-/ready") { _, _ -> Response in
-            let (ready, reason) = runtime.readiness
-            return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
-                            body: .init(byteBuffer: ByteBuffer(string: (ready ? "OK" : reason) + "\n")))
-        }
-        router.get("/metrics") { _, _ -> Response in
-            let text = await metrics.scrape()
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: text)))
-        }
-        router.post("/-/reload") { request, _ -> Response in
-            try authorize(request, runtime)
-            switch await runtime.reload() {
-            case .success(let notes):
-                return APIJSON.response(["status": "reloaded", "notes": notes])
-            case .failure(let error):
-                throw APIError(.badRequest, "configuration refused; the running configuration stays:\n" + error.issues.map(\.description).joined(separator: "\n"))
-            }
-        }
-
-        // MARK: Alertmanager API v2
-        let api = router.group("api/v2")
-        api.get("status") { _, _ -> Response in
-            let config = runtime.config
-            return APIJSON.response([
-                "cluster": ["status": "disabled", "peers": [Any]()] as [String: Any],
-                "versionInfo": ["branch": "main", "buildDate": "", "buildUser": "", "goVersion": "swift-6",
-                                "revision": "", "version": "nats-alerter-\(AlerterMetrics.version)"],
-                "config": ["original": AlertmanagerConfigExport.yaml(of: config)],
-                "uptime": APIJSON.timestamp(runtime.startedAt),
-            ])
-        }
-        api.get("receivers") { _, _ -> Response in
-            let names = await runtime.engine.configuration.receivers.keys.sorted()
-            return APIJSON.response(names.map { ["name": $0] })
-        }
-        api.get("alerts") { request, _ -> Response in
-            let query = try AlertQuery(request)
-            return APIJSON.response(try await alertObjects(runtime, query: query, alerts: runtime.store.activeAlerts()))
-        }
-        api.get("alerts/groups") { request, _ -> Response in
-            let query = try AlertQuery(request)
-            var result: [[String: Any]] = []
-            for group in await runtime.engine.groups {
-                let alerts = group.fingerprints.compactMap { runtime.store.alert($0) }.filter(\.isFiring)
-                let objects = try await alertObjects(runtime, query: query, alerts: alerts)
-                if objects.isEmpty { continue }
-                if let receiver = query.receiver, !receiver.matches(group.receiver) { continue }
-                result.append(["labels": group.labels.dictionary, "receiver": ["name": group.receiver], "alerts": objects])
-            }
-            return APIJSON.response(result)
-        }
-        api.get("silences") { request, _ -> Response in
-            let filter = try AlertQuery.matchers(request.uri.queryParameters.getAll("filter"))
-            let now = runtime.clock.now()
-            return APIJSON.response(runtime.silencer.list(at: now, matching: filter).map { APIJSON.silence($0, now: now) })
-        }
-        api.post("silences") { request, _ -> Response in
-            try authorize(request, runtime)
-            let body = try await collect(request, maxBody)
-            let limits = server.limits
-            let silence = try APIJSON.postableSilence(body, limits: limits)
-            if limits.maxSilences > 0 {
-                let now = runtime.clock.now()
-                let updatesLive = runtime.silencer.silence(id: silence.id).map { $0.state(at: now) != .expired } ?? false
-                let held = runtime.silencer.count(at: now).values.reduce(0, +)
-                if !updatesLive && held >= limits.maxSilences {
-                    throw APIError(.badRequest, "too many silences: \(held) held, expired ones included (limit: \(limits.maxSilences), server.limits.max_silences); expired silences are removed after their retention")
-                }
-            }
-            do throws(SilenceError) {
-                let id = try runtime.silencer.upsert(silence, now: runtime.clock.now())
-                return APIJSON.response(["silenceID": id])
-            } catch {
-                throw APIError(Self.status(error), error.description)
-            }
-        }
-        api.get("silence/:id") { _, context -> Response in
-            let id = try context.parameters.require("id")
-            guard let silence = runtime.silencer.silence(id: id) else { throw APIError(.notFound, "silence \(id) not found") }
-            return APIJSON.response(APIJSON.silence(silence, now: runtime.clock.now()))
-        }
-        api.delete("silence/:id") { request, context -> Response in
-            try authorize(request, runtime)
-            let id = try context.parameters.require("id")
-            do throws(SilenceError) {
-                try runtime.silencer.expire(id: id, now: runtime.clock.now())
-            } catch where error.kind == .alreadyExpired {
-                // Alertmanager answers 200: the silence is expired, as asked.
-            } catch {
-                throw APIError(Self.status(error), error.description)
-            }
-            return Response(status: .ok)
-        }
+    public static func build(runtime: Alerter, metrics: AlerterMetrics) -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
+        // Router-wide, before route matching: a cross-site write is refused even on a path that does not exist.
+        router.add(middleware: MutationGuard(server: runtime.config.server))
+        addRoutes(to: router, runtime: runtime, metrics: metrics)
         return router
     }
 
-    static func status(_ error: SilenceError) -> HTTPResponse.Status {
-        switch error.kind {
-        case .notFound: .notFound
-        case .unavailable: .serviceUnavailable
-        case .invalid, .alreadyExpired: .badRequest
-        }
-    }
-
-    static func alertObjects(_ runtime: Alerter, query: AlertQuery, alerts: [Alert]) async throws -> [[String: Any]] {
-        let now = runtime.clock.now()
-        let candidates = alerts.filter { alert in query.filter.allSatisfy { $0.matches(alert.labels) } }
-        let status = await runtime.engine.status(of: candidates, at: now)
-        let configuration = await runtime.engine.configuration
-        return candidates.compactMap { alert in
-            guard let entry = status[alert.fingerprint] else { return nil }
-            let silenced = !entry.silencedBy.isEmpty, inhibited = !entry.inhibitedBy.isEmpty
-            if !query.active && !silenced && !inhibited { return nil }
-            if !query.silenced && silenced { return nil }
-            if !query.inhibited && inhibited { return nil }
-            if let receiver = query.receiver, !entry.receivers.contains(where: { receiver.matches($0) }) { return nil }
-            let endsAt = alert.lastSeen.addingTimeInterval(configuration.resolveTimeout(for: alert).seconds)
-            return APIJSON.alert(alert, receivers: entry.receivers, silencedBy: entry.silencedBy, inhibitedBy: entry.inhibitedBy, endsAt: endsAt)
-        }
-    }
-
-    /// Mutating endpoints need the bearer token when `server.api_token_file` is set.
-    static func authorize(_ request: Request, _ runtime: Alerter) throws {
-        guard let file = runtime.config.server.apiTokenFile else { return }
-        guard let token = try? String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
-            throw APIError(.internalServerError, "the API token file cannot be read")
-        }
-        let presented = request.headers[.authorization] ?? ""
-        guard presented.hasPrefix("Bearer "), constantTimeEqual(String(presented.dropFirst(7)), token) else {
-            throw APIError(.unauthorized, "this endpoint needs Authorization: Bearer <token> (server.api_token_file)")
-        }
-    }
-
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        var difference = x.count ^ y.count
-        for index in 0..<max(x.count, y.count) {
-            difference |= Int((index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0))
-        }
-        return difference == 0
-    }
-
-    static func collect(_ request: Request, _ limit: Int) async throws -> Data {
-        do {
-            let buffer = try await request.body.collect(upTo: limit)
-            return Data(buffer: buffer)
-        } catch {
-            throw APIError(.contentTooLarge, "the request body is larger than \(limit) bytes (server.max_request_body_bytes)")
-        }
-    }
-}
-
-/// The query of `GET /alerts` and `/alerts/groups`: Alertmanager's parameters.
-struct AlertQuery {
-    var filter: [Matcher]
-    var active: Bool
-    var silenced: Bool
-    var inhibited: Bool
-    var receiver: ReceiverPattern?
-
-    /// An anchored regex on RE2, as every matcher (linear time: the pattern comes from the caller).
-    struct ReceiverPattern {
-        let matcher: Matcher
-        func matches(_ name: String) -> Bool { matcher.matches(name) }
-    }
-
-    init(_ request: Request) throws {
-        let parameters = request.uri.queryParameters
-        filter = try Self.matchers(parameters.getAll("filter"))
-        func flag(_ name: String) throws -> Bool {
-            guard let text = parameters.get(name) else { return true }
-            switch text.lowercased() {
-            case "true", "1": return true
-            case "false", "0": return false
-            default: throw APIError(.badRequest, "\(name): \"\(text)\" is not true or false")
-            }
-        }
-        active = try flag("active")
-        silenced = try flag("silenced")
-        inhibited = try flag("inhibited")
-        _ = try flag("unprocessed")
-        if let text = parameters.get("receiver") {
-            do { receiver = ReceiverPattern(matcher: try Matcher(name: "receiver", type: .regexMatch, value: text)) } catch {
-                throw APIError(.badRequest, "receiver: \(error)")
-            }
-        }
-    }
-
-    static func matchers(_ texts: [String]) throws -> [Matcher] {
-        var result: [Matcher] = []
-        for text in texts {
-            do { result += try MatcherParser.parseMatchers(text) } catch {
-                throw APIError(.badRequest, "filter: \(error)")
-            }
-        }
-        return result
+    /// Every endpoint, each collection behind `BearerTokenAuthenticator`
+    /// (which passes reads), so no write can be added without it.
+    static func addRoutes(to router: some RouterMethods<APIRequestContext>, runtime: Alerter, metrics: AlerterMetrics) {
+        let authenticated = router.group().add(middleware: BearerTokenAuthenticator(runtime: runtime))
+        authenticated.addRoutes(AdminRoutes(runtime: runtime, metrics: metrics).collection)
+        authenticated.addRoutes(AlertRoutes(runtime: runtime).collection, atPath: "api/v2")
+        authenticated.addRoutes(SilenceRoutes(runtime: runtime).collection, atPath: "api/v2")
     }
 }

@@ -21,7 +21,7 @@ public enum ServiceFuzzing {
         let data = Data(bytes)
         let silence = (try? APIJSON.postableSilence(data, limits: .init())).map { parsed in
             _ = APIJSON.silenceSize(parsed)
-            _ = try? JSONSerialization.data(withJSONObject: APIJSON.silence(parsed, now: IngestFuzzingClock.now))
+            _ = try? AlertmanagerJSONEncoder.data(GettableSilence(parsed, now: IngestFuzzingClock.now))
             return true
         } ?? false
         let text = String(decoding: bytes, as: UTF8.self)
