@@ -45,19 +45,11 @@ struct APIResponseSnapshotTests {
             nats: {subjects: ["system.>"]}
             server: {api_token_file: "\(tokenFile)"}
             global: {resolve_timeout: 5m}
-            route:
-              receiver: team
-              group_by: [alertname]
-              routes: [{receiver: db, matchers: ['team="db"']}]
-            receivers: [{name: team}, {name: db}]
-            inhibit_rules:
-              - source_matchers: ['severity="critical"']
-                target_matchers: ['severity="warning"']
-                equal: [cluster]
+            \(apiTestRouting)
             """
         try yaml.write(toFile: configFile, atomically: true, encoding: .utf8)
         let runtime = Alerter(config: try ConfigLoader.load(path: configFile), configPath: configFile,
-                                     logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: FrozenClock(instant: Self.now))
+                              logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: FrozenClock(instant: Self.now))
         for event in [
             AlertEvent(alertType: "node_down", severity: .critical, labels: ["cluster": "a"], annotations: ["summary": "node a/1 is down"],
                        generatorURL: "http://prometheus:9090/graph?g0.expr=up", subject: "system.node"),

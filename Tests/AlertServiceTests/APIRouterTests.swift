@@ -7,19 +7,24 @@ import Logging
 import NIOCore
 import Testing
 
+/// The routing of the API tests' runtime: two receivers, critical inhibits warning per cluster.
+let apiTestRouting = """
+    route:
+      receiver: team
+      group_by: [alertname]
+      routes: [{receiver: db, matchers: ['team="db"']}]
+    receivers: [{name: team}, {name: db}]
+    inhibit_rules:
+      - source_matchers: ['severity="critical"']
+        target_matchers: ['severity="warning"']
+        equal: [cluster]
+    """
+
 /// A runtime with alerts and silences in it, no NATS connection.
 func makeRuntime(extraConfig: String = "", configPath: String? = nil) throws -> Alerter {
     let config = try ConfigLoader.parse(yaml: """
         nats: {subjects: ["system.>"]}
-        route:
-          receiver: team
-          group_by: [alertname]
-          routes: [{receiver: db, matchers: ['team="db"']}]
-        receivers: [{name: team}, {name: db}]
-        inhibit_rules:
-          - source_matchers: ['severity="critical"']
-            target_matchers: ['severity="warning"']
-            equal: [cluster]
+        \(apiTestRouting)
         \(extraConfig)
         """)
     return Alerter(config: config, configPath: configPath, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
