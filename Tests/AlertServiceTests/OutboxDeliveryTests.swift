@@ -134,6 +134,10 @@ struct OutboxDeliveryTests {
         #expect(headers["Nats-Alerter-Notify-Reason"] == "http_4xx")
         #expect(headers["Nats-Alerter-Integration"] == "webhook[0]")
         #expect(delivery.deadLetters.snapshot.values.reduce(0, +) == 1)
+        // The history answers "did it go out?": failed, then dead-lettered, under the id receivers see.
+        let history = notifiers.history.recent(receiver: "team")
+        #expect(history.map(\.outcome) == [.deadLettered, .failed])
+        #expect(history.allSatisfy { $0.notificationID == notification.id && $0.integration == "webhook/0" && $0.reason == "http_4xx" })
         await notifiers.shutdown(grace: .zero)
     }
 
@@ -143,6 +147,9 @@ struct OutboxDeliveryTests {
         let (_, message) = decided(log)
         await delivery.deliver(message, to: address)
         #expect(happenings.all.filter { $0 != "in progress" } == ["send", "send", "sent-log write", "ack"])
+        let history = notifiers.history.recent()
+        #expect(history.map(\.outcome) == [.sent, .retrying])
+        #expect(history.last?.nextAttemptAt != nil && history.last?.reason == "http_5xx" && history.first?.attempts == 2)
         await notifiers.shutdown(grace: .zero)
     }
 

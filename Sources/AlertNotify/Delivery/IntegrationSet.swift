@@ -23,13 +23,13 @@ final class IntegrationSet: Sendable {
     ///   - onGivenUp: told about each notification given up for good (the
     ///     notification-log entry is put back).
     init(integrations: [String: [(any Integration, Int)]], forwarders: [AlertmanagerNotifier] = [], clients: [HTTPClient] = [],
-         retryPolicy: RetryPolicy, statistics: DeliveryStatistics, logger: Logger,
+         retryPolicy: RetryPolicy, statistics: DeliveryStatistics, history: NotificationHistory? = nil, logger: Logger,
          onGivenUp: (@Sendable (AlertCore.Notification) -> Void)?) {
         var workers: [String: [IntegrationWorker]] = [:]
         for (receiver, list) in integrations {
             workers[receiver] = list.map { integration, index in
                 IntegrationWorker(receiver: receiver, integration: integration, index: index, policy: retryPolicy, statistics: statistics,
-                                  logger: logger, onGivenUp: onGivenUp)
+                                  logger: logger, onGivenUp: onGivenUp, history: history)
             }
         }
         self.workers = workers
@@ -48,7 +48,7 @@ final class IntegrationSet: Sendable {
     ///   made so far are shut down.
     static func build(
         receivers: [ReceiverConfiguration], templates: TemplateLibrary, retryPolicy: RetryPolicy, externalURL: String,
-        statistics: DeliveryStatistics, logger: Logger, lookup: @escaping @Sendable (Fingerprint) -> Alert?,
+        statistics: DeliveryStatistics, history: NotificationHistory?, logger: Logger, lookup: @escaping @Sendable (Fingerprint) -> Alert?,
         makeEmail: (EmailConfiguration) -> (any Integration)?, onGivenUp: (@Sendable (AlertCore.Notification) -> Void)?
     ) throws(NotifyError) -> IntegrationSet {
         let shared = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -100,7 +100,7 @@ final class IntegrationSet: Sendable {
             throw error
         }
         return IntegrationSet(integrations: integrations, forwarders: forwarders, clients: clients, retryPolicy: retryPolicy,
-                              statistics: statistics, logger: logger, onGivenUp: onGivenUp)
+                              statistics: statistics, history: history, logger: logger, onGivenUp: onGivenUp)
     }
 
     /// Hands a notification to its integration (to each integration of its

@@ -1,5 +1,6 @@
 public import AlertCore
 public import Logging
+import Foundation
 
 /// One integration's queue and worker: notifications are delivered one at a
 /// time, in order, with retries, so a slow or dead receiver delays only its
@@ -22,6 +23,7 @@ public final class IntegrationWorker: Sendable {
     /// Told about a notification given up for good (not about one cancelled
     /// at shutdown): the runtime puts the notification log back.
     private let onGivenUp: (@Sendable (AlertCore.Notification) -> Void)?
+    private let history: NotificationHistory?
 
     public var address: IntegrationAddress { IntegrationAddress(receiver: receiver, kind: integration.kind, index: index) }
     /// `webhook/0`: the name notifications address this integration by.
@@ -34,8 +36,10 @@ public final class IntegrationWorker: Sendable {
     }
 
     public init(receiver: String, integration: any Integration, index: Int = 0, policy: RetryPolicy, statistics: DeliveryStatistics,
-                capacity: Int = 10_000, logger: Logger, onGivenUp: (@Sendable (AlertCore.Notification) -> Void)? = nil) {
+                capacity: Int = 10_000, logger: Logger, onGivenUp: (@Sendable (AlertCore.Notification) -> Void)? = nil,
+                history: NotificationHistory? = nil) {
         self.onGivenUp = onGivenUp
+        self.history = history
         self.receiver = receiver
         self.integration = integration
         self.index = index
@@ -106,6 +110,7 @@ public final class IntegrationWorker: Sendable {
                 if attempt > 1 {
                     logger.info("notification delivered after retries", metadata: metadata(notification, ["attempts": .stringConvertible(attempt)]))
                 }
+                record(notification, .sent, attempts: attempt)
                 return .delivered(attempts: attempt)
             } catch {
                 if error.disposition == .permanent {
@@ -113,6 +118,7 @@ public final class IntegrationWorker: Sendable {
                     logger.error("notification failed permanently", metadata: metadata(notification, [
                         "reason": .string(error.reason), "error": .string(error.message), "attempts": .stringConvertible(attempt),
                     ]))
+                    record(notification, .failed, attempts: attempt, error: error)
                     return .failed(reason: error.reason, message: error.message, attempts: attempt, cancelled: false)
                 }
                 let wait = policy.delay(afterAttempt: attempt, retryAfter: error.retryAfter)
@@ -124,6 +130,7 @@ public final class IntegrationWorker: Sendable {
                     logger.error("notification given up: retries exhausted its deadline", metadata: metadata(notification, [
                         "reason": .string(error.reason), "error": .string(error.message), "attempts": .stringConvertible(attempt),
                     ]))
+                    record(notification, .failed, attempts: attempt, error: error)
                     return .failed(reason: error.reason, message: error.message, attempts: attempt, cancelled: false)
                 }
                 statistics.update(key) { $0.retries += 1 }
@@ -131,6 +138,7 @@ public final class IntegrationWorker: Sendable {
                     "reason": .string(error.reason), "error": .string(error.message), "attempt": .stringConvertible(attempt),
                     "retry_in_ms": .stringConvertible(Int(wait.seconds * 1000)),
                 ]))
+                record(notification, .retrying, attempts: attempt, error: error, nextAttemptAt: Date().addingTimeInterval(wait.seconds))
                 let resume = clock.now.advanced(by: wait)
                 while clock.now < resume, !Task.isCancelled {
                     try? await Task.sleep(until: min(resume, clock.now.advanced(by: heartbeatInterval)), clock: clock)
@@ -138,6 +146,12 @@ public final class IntegrationWorker: Sendable {
                 }
             }
         }
+    }
+
+    private func record(_ notification: AlertCore.Notification, _ outcome: NotificationHistory.Outcome, attempts: Int,
+                        error: NotifyError? = nil, nextAttemptAt: Date? = nil) {
+        history?.record(NotificationHistory.Entry(notification, integration: name, outcome: outcome, attempts: attempts, at: Date(),
+                                                  nextAttemptAt: nextAttemptAt, reason: error?.reason, error: error?.message))
     }
 
     private func metadata(_ notification: AlertCore.Notification, _ extra: Logger.Metadata = [:]) -> Logger.Metadata {

@@ -16,6 +16,8 @@ import Synchronization
 /// integrations of every configuration until `shutdown(grace:)`.
 public final class Notifiers: NotificationSink {
     public let statistics: DeliveryStatistics
+    /// Recent outcomes per integration (both modes; the outbox adds dead letters).
+    public let history = NotificationHistory()
     public var isDurable: Bool { false }
 
     private let logger: Logger
@@ -64,7 +66,7 @@ public final class Notifiers: NotificationSink {
                           grace: Duration = .seconds(10)) throws(NotifyError) {
         let makeEmail = self.makeEmail
         install(try IntegrationSet.build(receivers: receivers, templates: templates, retryPolicy: retryPolicy, externalURL: externalURL,
-                                         statistics: statistics, logger: logger, lookup: lookup,
+                                         statistics: statistics, history: history, logger: logger, lookup: lookup,
                                          makeEmail: { makeEmail($0, templates, externalURL) }, onGivenUp: onGivenUp), grace: grace)
     }
 
@@ -72,8 +74,8 @@ public final class Notifiers: NotificationSink {
     /// kind) current, as `configure` does: for tests with integrations
     /// that are not built from a configuration.
     func configure(integrations: [String: [(any Integration, Int)]], retryPolicy: RetryPolicy, grace: Duration = .seconds(10)) {
-        install(IntegrationSet(integrations: integrations, retryPolicy: retryPolicy, statistics: statistics, logger: logger,
-                               onGivenUp: onGivenUp), grace: grace)
+        install(IntegrationSet(integrations: integrations, retryPolicy: retryPolicy, statistics: statistics, history: history,
+                               logger: logger, onGivenUp: onGivenUp), grace: grace)
     }
 
     private func install(_ set: IntegrationSet, grace: Duration) {

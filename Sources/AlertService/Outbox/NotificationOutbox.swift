@@ -136,7 +136,7 @@ public final class NotificationOutbox: NotificationSink {
         } catch {
             notificationLog.revert(notification)
             for address in addresses {
-                delivery.recordDeadLetter(address, groupKey: notification.groupKey, reason: "unencodable", message: "\(error)", attempts: 0,
+                delivery.recordDeadLetter(address, notification, groupKey: notification.groupKey, reason: "unencodable", message: "\(error)", attempts: 0,
                                  payload: Array(notification.groupKey.utf8))
             }
             return
@@ -147,7 +147,7 @@ public final class NotificationOutbox: NotificationSink {
                 try jetStream.publish(subject: subject(address), payload: [UInt8](body), messageID: "\(notification.id).\(address.token)")
             } catch where error.isMessageTooLarge {
                 notificationLog.revert(notification)
-                delivery.recordDeadLetter(address, groupKey: notification.groupKey, reason: "too_large",
+                delivery.recordDeadLetter(address, notification, groupKey: notification.groupKey, reason: "too_large",
                                  message: "\(body.count) bytes: \(error)", attempts: 0, payload: Array(notification.groupKey.utf8))
             }
         }

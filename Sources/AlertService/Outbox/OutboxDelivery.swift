@@ -79,7 +79,7 @@ struct OutboxDelivery: Sendable {
         let deliveries = Int(message.deliveryCount)
         if deliveries > maxDeliver {
             notificationLog.revert(notification)
-            deadLetter(message, address, groupKey: notification.groupKey, reason: "max_deliver",
+            deadLetter(message, address, notification, groupKey: notification.groupKey, reason: "max_deliver",
                        message: "delivered \(deliveries) times without success", attempts: deliveries - 1)
             return
         }
@@ -89,7 +89,7 @@ struct OutboxDelivery: Sendable {
         switch outcome {
         case nil:
             notificationLog.revert(notification)
-            deadLetter(message, address, groupKey: notification.groupKey, reason: "receiver_removed",
+            deadLetter(message, address, notification, groupKey: notification.groupKey, reason: "receiver_removed",
                        message: "the configuration no longer has this integration", attempts: 0)
         case .delivered:
             await recordSent(key, address: address, message: message)
@@ -104,7 +104,7 @@ struct OutboxDelivery: Sendable {
             }
             // Given up: the next flush decides again (Alertmanager's log is written only after a successful send).
             notificationLog.revert(notification)
-            deadLetter(message, address, groupKey: notification.groupKey, reason: reason, message: text, attempts: attempts)
+            deadLetter(message, address, notification, groupKey: notification.groupKey, reason: reason, message: text, attempts: attempts)
         }
     }
 
@@ -133,15 +133,20 @@ struct OutboxDelivery: Sendable {
         }
     }
 
-    private func deadLetter(_ message: some OutboxMessage, _ address: IntegrationAddress, groupKey: String?, reason: String, message text: String,
-                            attempts: Int) {
-        recordDeadLetter(address, groupKey: groupKey, reason: reason, message: text, attempts: attempts, payload: [UInt8](message.body))
+    private func deadLetter(_ message: some OutboxMessage, _ address: IntegrationAddress, _ notification: AlertCore.Notification? = nil,
+                            groupKey: String?, reason: String, message text: String, attempts: Int) {
+        recordDeadLetter(address, notification, groupKey: groupKey, reason: reason, message: text, attempts: attempts, payload: [UInt8](message.body))
         message.term()
     }
 
     /// Counts, logs and (if configured) republishes a notification given up on.
-    func recordDeadLetter(_ address: IntegrationAddress, groupKey: String?, reason: String, message: String, attempts: Int, payload: [UInt8]) {
+    func recordDeadLetter(_ address: IntegrationAddress, _ notification: AlertCore.Notification?, groupKey: String?, reason: String, message: String,
+                          attempts: Int, payload: [UInt8]) {
         deadLetters.record(receiver: address.receiver, integration: address.kind, reason: reason)
+        if let notification {
+            notifiers.history.record(NotificationHistory.Entry(notification, integration: address.name, outcome: .deadLettered, attempts: attempts,
+                                                               at: Date(), reason: reason, error: message))
+        }
         logger.error("notification dead-lettered", metadata: [
             "receiver": .string(address.receiver), "integration": .string(address.label), "group_key": .string(groupKey ?? "?"),
             "reason": .string(reason), "error": .string(message), "attempts": .stringConvertible(attempts),
