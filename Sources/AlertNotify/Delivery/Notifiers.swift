@@ -89,7 +89,8 @@ public final class Notifiers: NotificationSink {
             return .some(state.current)
         }
         guard case .some(let previous) = previous else {
-            set.retire(grace: .zero)
+            // Shut down already (a SIGHUP during shutdown): release its clients, deliver nothing.
+            Task { await set.close() }
             return
         }
         configured.yield(set)
