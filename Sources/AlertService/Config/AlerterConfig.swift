@@ -84,7 +84,7 @@ public struct AlerterConfig: Sendable {
 
     /// `state:` — where alert state lives.
     public struct StateSection: Sendable {
-        public enum Backend: String, Sendable {
+        public enum Backend: String, Sendable, CaseIterable {
             /// In process memory: lost on restart.
             case memory
             /// JetStream key-value buckets: kept across restarts, shared by replicas.

@@ -62,9 +62,8 @@ struct RoutingConfigReader {
                 }
             }
         }
-        let reader = ReceiverConfigReader(base: base, defaults: defaults)
-        defaults.smtpAuthPassword = reader.secret(password, passwordFile, "global.smtp_auth_password", &r)
-        defaults.slackAPIURL = reader.secret(slack, slackFile, "global.slack_api_url", &r)
+        defaults.smtpAuthPassword = ReceiverConfigReader.secret(password, passwordFile, "global.smtp_auth_password", base: base, &r)
+        defaults.slackAPIURL = ReceiverConfigReader.secret(slack, slackFile, "global.slack_api_url", base: base, &r)
     }
 
     // MARK: route
