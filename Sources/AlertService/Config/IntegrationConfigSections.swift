@@ -129,6 +129,15 @@ extension ConfigEntries {
     func secret(_ key: String, _ r: inout YAMLReader, _ context: ConfigContext, _ problem: (String) -> String? = { _ in nil }) -> Secret? {
         let inline = string(key, &r), file = string("\(key)_file", &r)
         if let inline, let message = problem(inline) { r.fail(path(key), message) }
-        return ReceiverConfigReader.secret(inline, file, path(key), base: context.baseDirectory, &r)
+        if inline != nil && file != nil {
+            r.fail(path(key), "set either the value or its _file twin, not both")
+            return nil
+        }
+        if let file {
+            let resolved = ConfigLoader.resolve(file, base: context.baseDirectory)
+            if !FileManager.default.isReadableFile(atPath: resolved) { r.fail(path(key) + "_file", "cannot read \(resolved)") }
+            return .file(resolved)
+        }
+        return inline.map(Secret.inline)
     }
 }

@@ -13,6 +13,8 @@ struct GlobalNotifyDefaults {
     var smtpAuthIdentity: String?
     var smtpRequireTLS: Bool?
     var slackAPIURL: Secret?
+    /// `global.resolve_timeout`: the engine's, read with the rest of `global`.
+    var resolveTimeout: Duration?
     /// nats-alerter: how long a notification may be retried before it is given up.
     var notificationDeadline: Duration?
     /// nats-alerter: the link back to this service in notifications.
@@ -107,20 +109,6 @@ struct ReceiverConfigReader {
             r.fail("\(path).smarthost", "\"\(email.smarthost)\" is not host:port")
         }
         return true
-    }
-
-    /// A secret given inline or by its `_file` twin, not both.
-    static func secret(_ inline: String?, _ file: String?, _ path: String, base: String, _ r: inout YAMLReader) -> Secret? {
-        if inline != nil && file != nil {
-            r.fail(path, "set either the value or its _file twin, not both")
-            return nil
-        }
-        if let file {
-            let resolved = ConfigLoader.resolve(file, base: base)
-            if !FileManager.default.isReadableFile(atPath: resolved) { r.fail(path + "_file", "cannot read \(resolved)") }
-            return .file(resolved)
-        }
-        return inline.map(Secret.inline)
     }
 
     static func isHTTPURL(_ text: String) -> Bool {
