@@ -57,9 +57,9 @@ struct ConfigSection<Value> {
         return notes
     }
 
-    /// Every key with its nested keys, as `a` and `a.b`.
+    /// Every key, a nested section's as `a.b`: what the reference docs must name.
     var keyPaths: [String] {
-        fields.flatMap { field in [field.key] + field.nestedKeys.map { "\(field.key).\($0)" } }
+        fields.flatMap { field in field.nestedKeys.isEmpty ? [field.key] : field.nestedKeys.map { "\(field.key).\($0)" } }
     }
 
     /// The note for a reload that changed keys a restart is needed for; nil when none did.
