@@ -14,7 +14,7 @@ struct ConfigReferenceTests {
         ("time_intervals", ConfigSection.calendarInterval.keyPaths),
         ("alertmanager_configs", ConfigSection.alertmanagerForward.keyPaths), ("slack_configs", ConfigSection.slack.keyPaths),
         ("email_configs", ConfigSection.email.keyPaths), ("webhook_configs", ConfigSection.webhook.keyPaths),
-    ]
+    ] + RuleConfigReader.kinds.map { ("rules (\($0))", ConfigSection.rule(kind: $0)!.keyPaths) }
 
     @Test("each key appears in the README: as `key` or `section.key` in a table, or as key: in an example", arguments: sections)
     func documented(section: String, keys: [String]) {

@@ -43,9 +43,21 @@ struct ConfigSection<Value> {
     /// with a "did you mean". Returns the notes for ignored Alertmanager keys.
     @discardableResult
     func read(_ node: Node?, _ path: String, into value: inout Value, _ r: inout YAMLReader, _ context: ConfigContext) -> [String] {
+        read(keys(node, path, &r), of: node, path, into: &value, &r, context)
+    }
+
+    /// The mapping's entries with the unknown keys reported and left out.
+    func keys(_ node: Node?, _ path: String, _ r: inout YAMLReader) -> [(String, Node)] {
+        r.mapping(node, path, allowed: Set(fields.map(\.key)).union(ignoredKeys))
+    }
+
+    /// Reads entries `keys` found.
+    @discardableResult
+    func read(_ keys: [(String, Node)], of node: Node?, _ path: String, into value: inout Value, _ r: inout YAMLReader,
+              _ context: ConfigContext) -> [String] {
         var entries = ConfigEntries(node: node, path: path)
         var notes: [String] = []
-        for (key, item) in r.mapping(node, path, allowed: Set(fields.map(\.key)).union(ignoredKeys)) {
+        for (key, item) in keys {
             guard let field = fields.first(where: { $0.key == key }) else {
                 notes.append("\(entries.path(key)): Alertmanager option without effect in nats-alerter; ignored")
                 continue
