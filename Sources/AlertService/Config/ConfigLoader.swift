@@ -43,25 +43,19 @@ public enum ConfigLoader {
         var reader = YAMLReader()
         var config = AlerterConfig()
         config.sourceYAML = yaml
-        var sawNATS = false
         let sections = reader.mapping(root, "", allowed: topLevelKeys)
         let section = { (name: String) in sections.first { $0.0 == name }?.1 }
         let context = ConfigContext(baseDirectory: baseDirectory)
         var defaults = GlobalNotifyDefaults()
         var locatedRules: [RuleConfigReader.Located] = []
         for (key, node) in sections {
+            if let described = AlerterConfig.describedSections.first(where: { $0.name == key }) {
+                described.section.read(node, key, into: &config, &reader, context)
+                continue
+            }
             switch key {
-            case "nats":
-                sawNATS = true
-                ConfigSection.nats.read(node, "nats", into: &config, &reader, context)
-            case "state":
-                ConfigSection.state.read(node, "state", into: &config, &reader, context)
-            case "log":
-                ConfigSection.log.read(node, "log", into: &config, &reader, context)
             case "global":
                 RoutingConfigReader.readGlobal(node, &reader, into: &config.engine, defaults: &defaults, base: baseDirectory, notes: &config.notes)
-            case "server":
-                ConfigSection.server.read(node, "server", into: &config, &reader, context)
             case "templates":
                 let patterns = reader.strings(node, "templates")
                 do {
@@ -90,7 +84,7 @@ public enum ConfigLoader {
                 config.notes.append("\(key): Alertmanager section without effect in nats-alerter; ignored")
             }
         }
-        if !sawNATS {
+        if section("nats") == nil {
             if requireNATS {
                 reader.fail("nats", "missing: the service needs nats.subjects to subscribe to")
             } else {

@@ -14,15 +14,15 @@ extension ConfigSection<AlerterConfig> {
                 guard let file = r.string(node, path).map({ ConfigLoader.resolve($0, base: context.baseDirectory) }) else { return nil }
                 if ConfigLoader.readSecretFile(file, path: path, base: context.baseDirectory, &r) == "" { r.fail(path, "the token file is empty", node) }
                 return file
-            }, doc: "mutating endpoints need Authorization: Bearer <the file's token>"),
+            }, doc: "mutating endpoints (silences, reload) need Authorization: Bearer <the file's token>"),
             .key("max_request_body_bytes", \.server.maxRequestBodyBytes, .int(min: 1024), doc: "largest accepted request body"),
             .key("allowed_origins", \.server.allowedOrigins, .strings.eachChecked(MutationRules.originProblem).map { $0.map(MutationRules.normalizedOrigin) },
-                 doc: "browser origins besides the service's own that may call mutating endpoints"),
+                 doc: "browser origins (scheme://host[:port]) besides the service's own that may call mutating endpoints"),
             .key("allowed_hosts", \.server.allowedHosts, .strings.eachChecked { host in
                 host.isEmpty || host.contains(where: { $0.isWhitespace || $0 == "/" }) ? "\"\(host)\" is not a host name with an optional :port" : nil
-            }.map { $0.map { $0.lowercased() } }, doc: "Host header values mutating requests may carry"),
+            }.map { $0.map { $0.lowercased() } }, doc: "Host values mutating requests may carry; empty: the listen address (and loopback names), any on 0.0.0.0"),
             .section("limits", \.server.limits, .apiLimits, doc: "caps on what the API stores"),
-            .section("tls_server_config", \.server.tls, .listenerTLS, from: .init(certFile: "", keyFile: ""), doc: "serve HTTPS with these files"),
+            .section("tls_server_config", \.server.tls, .listenerTLS, from: .init(certFile: "", keyFile: ""), doc: "serve HTTPS with these files (their contents re-read on reload)"),
         ])
     }
 
@@ -39,8 +39,8 @@ extension ConfigSection<AlerterConfig.APILimits> {
     /// `server.limits:` — named after Alertmanager's `--silences.*` flags; 0: no cap.
     static var apiLimits: Self {
         Self(fields: [
-            .key("max_silences", \.maxSilences, .int(min: 0), doc: "silences held, expired ones included"),
-            .key("max_silence_size_bytes", \.maxSilenceSizeBytes, .int(min: 0), doc: "bytes of one silence"),
+            .key("max_silences", \.maxSilences, .int(min: 0), doc: "silences held, expired ones included (as Alertmanager counts them)"),
+            .key("max_silence_size_bytes", \.maxSilenceSizeBytes, .int(min: 0), doc: "bytes of one silence: id, matchers, createdBy, comment"),
             .key("max_matchers_per_silence", \.maxMatchersPerSilence, .int(min: 0), doc: "matchers in one silence"),
             .key("max_comment_bytes", \.maxCommentBytes, .int(min: 0), doc: "bytes of a silence's comment"),
         ])

@@ -44,8 +44,8 @@ extension ConfigSection<AlerterConfig.OutboxSection> {
             .key("enabled", \.enabled, .bool, doc: "false: notifications are queued in memory (lost on a crash)"),
             .key("ack_wait", \.ackWait, .duration(allowZero: false).checked {
                 $0 < .seconds(3) ? "must be at least 3s (in-progress signals go out every third of it)" : nil
-            }, doc: "how long a delivery may go without an ack before another process gets it"),
-            .key("max_deliver", \.maxDeliver, .int(min: 1), doc: "deliveries of one notification before it is dead-lettered"),
+            }, doc: "how long a delivery may go without an ack or in-progress signal before another process gets it"),
+            .key("max_deliver", \.maxDeliver, .int(min: 1), doc: "deliveries of one notification (restarts included) before it is dead-lettered"),
             .key("duplicate_window", \.duplicateWindow, .duration(allowZero: false), doc: "JetStream drops a re-published copy within this window"),
             .key("sent_log_ttl", \.sentLogTTL, .duration(allowZero: false), doc: "how long the sent log remembers a delivery"),
         ])
