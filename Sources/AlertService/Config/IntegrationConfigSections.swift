@@ -5,7 +5,7 @@ import Foundation
 extension ConfigSection<AlertmanagerForwardConfiguration> {
     /// `alertmanager_configs[]`: alerts posted to Alertmanager's API.
     static var alertmanagerForward: Self {
-        Self(fields: [
+        .integration([
             .key("urls", \.urls, .strings.eachChecked { ReceiverConfigReader.isHTTPURL($0) ? nil : "\"\($0)\" is not an http:// or https:// URL" },
                  doc: "Alertmanager base URLs; every alert goes to each"),
             .section("basic_auth", \.self, .basicAuth, doc: "username with password or password_file"),
@@ -14,9 +14,7 @@ extension ConfigSection<AlertmanagerForwardConfiguration> {
             .section("tls_config", \.tls, .tls, from: TLSSettings(), doc: "TLS to Alertmanager"),
             .key("resend_interval", \.resendInterval, .duration(allowZero: false), doc: "firing alerts are re-posted this often"),
             .key("resolved_resend_period", \.resolvedResendPeriod, .duration(), doc: "how long resolved alerts keep being re-posted"),
-            .key("send_resolved", \.sendResolved, .bool, doc: "forward resolved alerts"),
-            .key("timeout", \.timeout, .duration(allowZero: false), doc: "one request's time limit"),
-        ], ignoredKeys: ReceiverConfigReader.ignoredKeys, combine: { config, entries, r, context in
+        ], combine: { config, entries, r, context in
             config.bearerToken = entries.secret("bearer_token", &r, context)
             if config.bearerToken != nil && config.basicAuthUsername != nil {
                 r.fail(entries.path, "set either basic_auth or bearer_token, not both", entries.node)
@@ -41,8 +39,7 @@ extension ConfigSection<AlertmanagerForwardConfiguration> {
 extension ConfigSection<SlackConfiguration> {
     /// `slack_configs[]`: an incoming webhook.
     static var slack: Self {
-        Self(fields: [
-            .key("send_resolved", \.sendResolved, .bool, doc: "notify when alerts resolve"),
+        .integration([
             .combined("api_url", into: \.apiURL, doc: "the webhook URL; default: global.slack_api_url"),
             .combined("api_url_file", into: \.apiURL, doc: "a file holding the webhook URL"),
             .key("channel", \.channel, .string, doc: "overrides the webhook's channel"),
@@ -67,8 +64,7 @@ extension ConfigSection<SlackConfiguration> {
                     config.fields.append((title, text, short))
                 }
             },
-            .key("timeout", \.timeout, .duration(allowZero: false), doc: "one request's time limit"),
-        ], ignoredKeys: ReceiverConfigReader.ignoredKeys, combine: { config, entries, r, context in
+        ], combine: { config, entries, r, context in
             let url = entries.secret("api_url", &r, context) { ReceiverConfigReader.isHTTPURL($0) ? nil : "not an http:// or https:// URL" }
             if let url { config.apiURL = url }
         })
@@ -78,8 +74,7 @@ extension ConfigSection<SlackConfiguration> {
 extension ConfigSection<EmailConfiguration> {
     /// `email_configs[]`: SMTP.
     static var email: Self {
-        Self(fields: [
-            .key("send_resolved", \.sendResolved, .bool, doc: "notify when alerts resolve"),
+        .integration([
             .key("to", \.to, .template, doc: "recipients, comma-separated (a template)"),
             .key("from", \.from, .string, doc: "the sender; default: global.smtp_from"),
             .key("smarthost", \.smarthost, .string, doc: "host:port; default: global.smtp_smarthost"),
@@ -101,8 +96,7 @@ extension ConfigSection<EmailConfiguration> {
             },
             .key("html", \.html, .template, doc: "the HTML part (a template)"),
             .key("text", \.text, .template, doc: "the text part (a template)"),
-            .key("timeout", \.timeout, .duration(allowZero: false), doc: "one delivery's time limit"),
-        ], ignoredKeys: ReceiverConfigReader.ignoredKeys, combine: { config, entries, r, context in
+        ], combine: { config, entries, r, context in
             if let password = entries.secret("auth_password", &r, context) { config.authPassword = password }
         })
     }
@@ -111,15 +105,34 @@ extension ConfigSection<EmailConfiguration> {
 extension ConfigSection<WebhookConfiguration> {
     /// `webhook_configs[]`: Alertmanager's webhook payload.
     static var webhook: Self {
-        Self(fields: [
-            .key("send_resolved", \.sendResolved, .bool, doc: "notify when alerts resolve"),
+        .integration([
             .combined("url", into: \.url, doc: "where to post"),
             .combined("url_file", into: \.url, doc: "a file holding the URL"),
             .key("max_alerts", \.maxAlerts, .int(min: 0), doc: "most alerts in one payload; 0: all"),
-            .key("timeout", \.timeout, .duration(allowZero: false), doc: "one request's time limit"),
-        ], ignoredKeys: ReceiverConfigReader.ignoredKeys, combine: { config, entries, r, context in
+        ], combine: { config, entries, r, context in
             if let url = entries.secret("url", &r, context, { ReceiverConfigReader.isHTTPURL($0) ? nil : "not an http:// or https:// URL" }) { config.url = url }
         })
+    }
+}
+
+/// What every integration's configuration has.
+protocol IntegrationSettings {
+    var sendResolved: Bool { get set }
+    var timeout: Duration { get set }
+}
+
+extension AlertmanagerForwardConfiguration: IntegrationSettings {}
+extension SlackConfiguration: IntegrationSettings {}
+extension EmailConfiguration: IntegrationSettings {}
+extension WebhookConfiguration: IntegrationSettings {}
+
+extension ConfigSection where Value: IntegrationSettings {
+    /// An integration's own keys plus `send_resolved` and `timeout`;
+    /// Alertmanager's options without effect here load with a note.
+    static func integration(_ fields: [ConfigField<Value>], combine: @escaping (inout Value, ConfigEntries, inout YAMLReader, ConfigContext) -> Void) -> Self {
+        Self(fields: [.key("send_resolved", \.sendResolved, .bool, doc: "notify when alerts resolve")] + fields
+                + [.key("timeout", \.timeout, .duration(allowZero: false), doc: "how long one send may take")],
+             ignoredKeys: ReceiverConfigReader.ignoredKeys, combine: combine)
     }
 }
 

@@ -48,19 +48,13 @@ struct ReceiverConfigReader {
             case "alertmanager_configs":
                 receiver.alertmanager = integrations(value, itemPath, .alertmanagerForward, from: .init(urls: []), &r, &notes)
             case "slack_configs":
-                receiver.slack = integrations(value, itemPath, .slack, from: .init(apiURL: defaults.slackAPIURL ?? .inline("")), &r, &notes) { slack, node, path, r in
-                    if slack.apiURL != .inline("") { return true }
-                    r.fail("\(path).api_url", "missing: set api_url, api_url_file or global.slack_api_url", node)
-                    return false
-                }
+                receiver.slack = integrations(value, itemPath, .slack, from: .init(apiURL: defaults.slackAPIURL ?? .inline("")), &r, &notes,
+                                              complete: Self.requires(\.apiURL, "api_url", "set api_url, api_url_file or global.slack_api_url"))
             case "email_configs":
                 receiver.email = integrations(value, itemPath, .email, from: emailDefaults, &r, &notes, complete: Self.isComplete)
             case "webhook_configs":
-                receiver.webhook = integrations(value, itemPath, .webhook, from: .init(url: .inline("")), &r, &notes) { webhook, node, path, r in
-                    if webhook.url != .inline("") { return true }
-                    r.fail("\(path).url", "missing: set url or url_file", node)
-                    return false
-                }
+                receiver.webhook = integrations(value, itemPath, .webhook, from: .init(url: .inline("")), &r, &notes,
+                                                complete: Self.requires(\.url, "url", "set url or url_file"))
             default:
                 if Self.alertmanagerOnlyKinds.contains(key) {
                     notes.append("\(itemPath): Alertmanager integration not supported by nats-alerter; ignored (forward to Alertmanager with alertmanager_configs instead)")
@@ -95,6 +89,16 @@ struct ReceiverConfigReader {
                                        authIdentity: defaults.smtpAuthIdentity, requireTLS: defaults.smtpRequireTLS ?? true)
         email.hello = defaults.smtpHello ?? email.hello
         return email
+    }
+
+    /// Refuses an integration whose secret `key` neither a key nor a global default set.
+    static func requires<Configuration>(_ secret: KeyPath<Configuration, Secret>, _ key: String, _ hint: String)
+        -> (Configuration, Node, String, inout YAMLReader) -> Bool {
+        { configuration, node, path, r in
+            if configuration[keyPath: secret] != .inline("") { return true }
+            r.fail("\(path).\(key)", "missing: \(hint)", node)
+            return false
+        }
     }
 
     static func isComplete(_ email: EmailConfiguration, _ node: Node, _ path: String, _ r: inout YAMLReader) -> Bool {
