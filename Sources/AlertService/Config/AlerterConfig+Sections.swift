@@ -8,7 +8,8 @@ extension AlerterConfig {
     /// section, from the `reload` behaviour of the keys that changed.
     static func restartNotes(from old: AlerterConfig, to new: AlerterConfig) -> [String] {
         var notes = describedSections.compactMap { $0.section.restartNote($0.name, from: old, to: new) }
-        // Rules are compiled once, at start; their reader is not described key by key.
+        // `rules` and `rule_files` are lists, not a section of keys: the rules are
+        // compiled once, at start, so any change to them waits for a restart.
         if old.rules != new.rules { notes.append("rules: changes take effect after a restart") }
         return notes
     }

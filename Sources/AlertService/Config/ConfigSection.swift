@@ -51,7 +51,7 @@ struct ConfigSection<Value> {
         r.mapping(node, path, allowed: Set(fields.map(\.key)).union(ignoredKeys))
     }
 
-    /// Reads entries `keys` found.
+    /// Reads the entries `keys` returned (a rule counts its issues in between).
     @discardableResult
     func read(_ keys: [(String, Node)], of node: Node?, _ path: String, into value: inout Value, _ r: inout YAMLReader,
               _ context: ConfigContext) -> [String] {

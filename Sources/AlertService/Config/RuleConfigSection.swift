@@ -54,6 +54,7 @@ extension ConfigSection<RuleDraft> {
         let common: [ConfigField<RuleDraft>] = [
             .key("name", \.name, .string.checked { $0.isEmpty || $0.utf8.count > 200 ? "a rule name must be 1 to 200 bytes" : nil },
                  doc: "the alerts' alertname and alert_type; unique"),
+            // Read before the section: it decides the other keys.
             .custom("kind", doc: "threshold, consecutive, aggregate, event_count, absence or change") { _, _, _, _, _ in },
             .key("severity", \.severity, severity, doc: "info, warning (the default), error or critical"),
             .custom("labels", doc: "extra labels of the alerts") { rule, node, path, r, _ in
