@@ -14,21 +14,6 @@ struct ConfigContext {
     let baseDirectory: String
 }
 
-/// The nodes a section's mapping held, by key: what its `combine` step reads
-/// for the keys that only mean something together (a secret and its `_file`
-/// twin, the NATS authentication methods).
-struct ConfigEntries {
-    let node: Node?
-    let path: String
-    var nodes: [String: Node] = [:]
-
-    func path(_ key: String) -> String { YAMLReader.child(path, key) }
-
-    func string(_ key: String, _ r: inout YAMLReader) -> String? {
-        nodes[key].flatMap { r.string($0, path(key)) }
-    }
-}
-
 /// A mapping of the config file described key by key.
 struct ConfigSection<Value> {
     /// The reload behaviour of fields that do not name their own.

@@ -1,6 +1,5 @@
 import AlertCore
 import AlertNotify
-import Foundation
 
 extension ConfigSection<AlertmanagerForwardConfiguration> {
     /// `alertmanager_configs[]`: alerts posted to Alertmanager's API.
@@ -133,24 +132,5 @@ extension ConfigSection where Value: IntegrationSettings {
         Self(fields: [.key("send_resolved", \.sendResolved, .bool, doc: "notify when alerts resolve")] + fields
                 + [.key("timeout", \.timeout, .duration(allowZero: false), doc: "how long one send may take")],
              ignoredKeys: ReceiverConfigReader.ignoredKeys, combine: combine)
-    }
-}
-
-extension ConfigEntries {
-    /// A secret set inline or by its `_file` twin, not both; nil when neither is.
-    /// `problem` checks an inline value.
-    func secret(_ key: String, _ r: inout YAMLReader, _ context: ConfigContext, _ problem: (String) -> String? = { _ in nil }) -> Secret? {
-        let inline = string(key, &r), file = string("\(key)_file", &r)
-        if let inline, let message = problem(inline) { r.fail(path(key), message) }
-        if inline != nil && file != nil {
-            r.fail(path(key), "set either the value or its _file twin, not both")
-            return nil
-        }
-        if let file {
-            let resolved = ConfigLoader.resolve(file, base: context.baseDirectory)
-            if !FileManager.default.isReadableFile(atPath: resolved) { r.fail(path(key) + "_file", "cannot read \(resolved)") }
-            return .file(resolved)
-        }
-        return inline.map(Secret.inline)
     }
 }
