@@ -2,7 +2,6 @@ public import AlertCore
 import AlertIngest
 import AlertNotify
 import Foundation
-import Logging
 import Yams
 
 /// Reads and validates a config file. Every problem is reported with its

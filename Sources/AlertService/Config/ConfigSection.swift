@@ -12,6 +12,8 @@ enum ConfigReload: Sendable {
 struct ConfigContext {
     /// Relative `*_file` paths resolve against the config file's folder.
     let baseDirectory: String
+    /// For the sections that name no files (routing, rules).
+    static let withoutFiles = ConfigContext(baseDirectory: ".")
 }
 
 /// A mapping of the config file described key by key.

@@ -15,7 +15,7 @@ struct RoutingConfigReader {
 
     static func readRoute(_ node: Node, _ path: String, _ r: inout YAMLReader, isRoot: Bool) -> RouteConfiguration {
         var route = RouteConfiguration()
-        ConfigSection.route.read(node, path, into: &route, &r, ConfigContext(baseDirectory: "."))
+        ConfigSection.route.read(node, path, into: &route, &r, .withoutFiles)
         if isRoot {
             if route.receiver == nil || route.receiver?.isEmpty == true { r.fail(path, "the root route must name a receiver", node) }
             if !route.matchers.isEmpty { r.fail(path, "the root route must not have matchers (match, match_re, matchers)", node) }
@@ -86,7 +86,7 @@ struct RoutingConfigReader {
     static func readInhibitRules(_ node: Node, _ r: inout YAMLReader) -> [InhibitRule] {
         r.sequence(node, "inhibit_rules").enumerated().map { index, item in
             var rule = InhibitRule(sourceMatchers: [], targetMatchers: [])
-            ConfigSection.inhibitRule.read(item, "inhibit_rules[\(index)]", into: &rule, &r, ConfigContext(baseDirectory: "."))
+            ConfigSection.inhibitRule.read(item, "inhibit_rules[\(index)]", into: &rule, &r, .withoutFiles)
             if rule.sourceMatchers.isEmpty { r.fail("inhibit_rules[\(index)]", "needs source_matchers (or source_match/source_match_re)", item) }
             if rule.targetMatchers.isEmpty { r.fail("inhibit_rules[\(index)]", "needs target_matchers (or target_match/target_match_re)", item) }
             return rule
@@ -98,7 +98,7 @@ struct RoutingConfigReader {
     static func readTimeIntervals(_ node: Node, _ section: String, _ r: inout YAMLReader) -> [NamedTimeInterval] {
         r.sequence(node, section).enumerated().compactMap { index, item in
             var interval = NamedTimeInterval(name: "", intervals: [])
-            ConfigSection.namedTimeInterval.read(item, "\(section)[\(index)]", into: &interval, &r, ConfigContext(baseDirectory: "."))
+            ConfigSection.namedTimeInterval.read(item, "\(section)[\(index)]", into: &interval, &r, .withoutFiles)
             guard !interval.name.isEmpty else {
                 r.fail("\(section)[\(index)]", "a time interval needs a name", item)
                 return nil

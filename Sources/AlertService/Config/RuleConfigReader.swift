@@ -111,7 +111,7 @@ enum RuleConfigReader {
         }
         let keys = section.keys(node, path, &r)
         var rule = RuleDraft(issuesBefore: r.issues.count)
-        section.read(keys, of: node, path, into: &rule, &r, ConfigContext(baseDirectory: "."))
+        section.read(keys, of: node, path, into: &rule, &r, .withoutFiles)
         guard r.issues.count == rule.issuesBefore, let kind = rule.kind else { return nil }
         return EventRule(name: rule.name, kind: kind, severity: rule.severity, labels: rule.labels, annotations: rule.annotations,
                          subjects: rule.subjects, metric: rule.metric, matchers: rule.matchers, groupBy: rule.groupBy, clear: rule.clear,
