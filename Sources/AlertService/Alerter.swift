@@ -120,21 +120,8 @@ public final class Alerter: Sendable {
             ])
             return .failure(error)
         }
-        var notes: [String] = []
         let current = config
-        if loaded.nats.connection != current.nats.connection || loaded.nats.subjects != current.nats.subjects
-            || loaded.nats.queueGroup != current.nats.queueGroup || loaded.nats.limits != current.nats.limits {
-            notes.append("nats: changes take effect after a restart")
-        }
-        if loaded.state.backend != current.state.backend || loaded.state.maxActiveAlerts != current.state.maxActiveAlerts {
-            notes.append("state: backend and max_active_alerts take effect after a restart")
-        }
-        if loaded.server != current.server {
-            notes.append("server: changes take effect after a restart")
-        }
-        if loaded.rules != current.rules {
-            notes.append("rules: changes take effect after a restart")
-        }
+        let notes = AlerterConfig.restartNotes(from: current, to: loaded)
         do {
             try configureNotifiers(loaded)
         } catch {

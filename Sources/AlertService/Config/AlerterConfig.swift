@@ -53,15 +53,16 @@ public struct AlerterConfig: Sendable {
         route: RouteConfiguration(receiver: "log"), receivers: [ReceiverPolicy(name: "log")]
     )
 
+    // The sections' keys, their meaning and reload behaviour are described
+    // once, in ConfigSection.nats, .state, .server and .log (docs/ARCHITECTURE.md,
+    // "Adding a config option"); the defaults are these types'.
+
     /// `nats:` — how to reach NATS and what to subscribe to.
     public struct NATSSection: Sendable {
         public var connection: NATSConnectionConfiguration
-        /// Subjects carrying `AlertEvent`s; NATS wildcards allowed.
         public var subjects: [String]
-        /// When set, replicas in the same group share the subjects' messages.
         public var queueGroup: String?
         public var limits: EventLimits
-        /// `nats.jetstream`: consume through a stream with a durable consumer (at-least-once).
         public var jetstream: JetStreamSection?
 
         public init(connection: NATSConnectionConfiguration = NATSConnectionConfiguration(), subjects: [String] = [], queueGroup: String? = nil, limits: EventLimits = .default) {
@@ -76,7 +77,6 @@ public struct AlerterConfig: Sendable {
     public struct JetStreamSection: Sendable, Equatable {
         public var stream = EventStreamConfiguration()
         public var consumer = ConsumerConfiguration()
-        /// Rejected events are republished here with the reason in headers.
         public var deadLetterSubject: String?
 
         public init() {}
@@ -84,7 +84,7 @@ public struct AlerterConfig: Sendable {
 
     /// `state:` — where alert state lives.
     public struct StateSection: Sendable {
-        public enum Backend: String, Sendable {
+        public enum Backend: String, Sendable, CaseIterable {
             /// In process memory: lost on restart.
             case memory
             /// JetStream key-value buckets: kept across restarts, shared by replicas.
@@ -93,9 +93,7 @@ public struct AlerterConfig: Sendable {
 
         public var backend: Backend
         public var maxActiveAlerts: Int
-        /// `state.jetstream`: the buckets.
         public var jetstream = JetStreamStateStore.Settings()
-        /// `state.jetstream.outbox`: the durable notification outbox.
         public var outbox = OutboxSection()
 
         public init(backend: Backend = .memory, maxActiveAlerts: Int = 1_000_000) {
@@ -107,16 +105,10 @@ public struct AlerterConfig: Sendable {
     /// `state.jetstream.outbox` — the durable notification outbox (used with
     /// `state.backend: jetstream`). See `NotificationOutbox`.
     public struct OutboxSection: Sendable, Equatable {
-        /// false: notifications are queued in memory (lost on a crash).
         public var enabled = true
-        /// How long a delivery may go without an ack or an in-progress
-        /// signal before JetStream hands it to another process.
         public var ackWait: Duration = .seconds(30)
-        /// Deliveries of one notification (restarts included) before it is dead-lettered.
         public var maxDeliver = 20
-        /// JetStream drops a re-published copy of a notification within this window.
         public var duplicateWindow: Duration = .seconds(3600)
-        /// How long the sent log remembers a delivered notification.
         public var sentLogTTL: Duration = .seconds(86400)
 
         public init() {}
@@ -124,22 +116,13 @@ public struct AlerterConfig: Sendable {
 
     /// `server:` — the HTTP listener.
     public struct ServerSection: Sendable, Equatable {
-        /// `host:port`; Alertmanager's is 9093, so 9094 by default.
+        /// Alertmanager's is 9093, so 9094 by default.
         public var listenAddress: String = "127.0.0.1:9094"
-        /// When set, mutating endpoints (silences, reload) need `Authorization: Bearer <token>`.
         public var apiTokenFile: String?
-        /// Largest accepted request body.
         public var maxRequestBodyBytes: Int = 1 << 20
-        /// `allowed_origins`: browser origins (`scheme://host[:port]`) besides
-        /// the service's own that may call mutating endpoints. Empty: same-origin only.
         public var allowedOrigins: [String] = []
-        /// `allowed_hosts`: `Host` header values (`name[:port]`) mutating requests may carry.
-        /// Empty: the listen address (plus `localhost` and the loopback addresses
-        /// when it is a loopback one); any host when it listens on all interfaces.
         public var allowedHosts: [String] = []
-        /// `limits`: caps on what the API stores.
         public var limits = APILimits()
-        /// `tls_server_config`: serve HTTPS with these files (re-read on reload).
         public var tls: ListenerTLSFiles?
 
         public init() {}
@@ -151,14 +134,9 @@ public struct AlerterConfig: Sendable {
     /// `server.limits:` — caps on silences, named after Alertmanager's
     /// `--silences.max-silences` and `--silences.max-silence-size-bytes`.
     public struct APILimits: Sendable, Equatable {
-        /// Silences held, expired ones included (as Alertmanager counts them);
-        /// creating one more is refused. 0: no cap.
         public var maxSilences = 10_000
-        /// Bytes of one silence: id, matchers' names and values, `createdBy`, comment. 0: no cap.
         public var maxSilenceSizeBytes = 64 << 10
-        /// Matchers in one silence. 0: no cap.
         public var maxMatchersPerSilence = 100
-        /// Bytes of a silence's comment. 0: no cap.
         public var maxCommentBytes = 8 << 10
 
         public init() {}

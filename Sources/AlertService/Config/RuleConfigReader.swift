@@ -15,17 +15,7 @@ import Yams
 ///     condition: "> 80"
 /// ```
 enum RuleConfigReader {
-    static let commonKeys: Set<String> = [
-        "name", "kind", "severity", "labels", "annotations", "subjects", "metric", "matchers", "group_by", "clear", "flapping",
-    ]
-    static let kindKeys: [String: Set<String>] = [
-        "threshold": ["condition", "for"],
-        "consecutive": ["condition", "samples"],
-        "aggregate": ["function", "window", "condition", "min_samples"],
-        "event_count": ["count", "window"],
-        "absence": ["for"],
-        "change": ["for"],
-    ]
+    static let kinds = ["absence", "aggregate", "change", "consecutive", "event_count", "threshold"]
 
     /// The rules of one `rules:` list. `prefix` is "" inline, or "<file>: " for an included file.
     /// Each rule with its YAML path, for later cross-checks.
@@ -109,187 +99,28 @@ enum RuleConfigReader {
             kindName = r.string(kindNode, "\(path).kind")
         }
         guard let kindName else {
-            if case .mapping = node { r.fail("\(path).kind", "missing (one of: \(kindKeys.keys.sorted().joined(separator: ", ")))", node) } else {
+            if case .mapping = node { r.fail("\(path).kind", "missing (one of: \(kinds.joined(separator: ", ")))", node) } else {
                 r.fail(path, "expected a mapping (a rule), found \(YAMLReader.kind(node))", node)
             }
             return nil
         }
-        guard let extra = kindKeys[kindName] else {
-            let suggestion = YAMLReader.closest(to: kindName, in: Set(kindKeys.keys)).map { "; did you mean \"\($0)\"?" } ?? ""
-            r.fail("\(path).kind", "unknown kind \"\(kindName)\"\(suggestion) (allowed: \(kindKeys.keys.sorted().joined(separator: ", ")))", node)
+        guard let section = ConfigSection.rule(kind: kindName) else {
+            let suggestion = YAMLReader.closest(to: kindName, in: Set(kinds)).map { "; did you mean \"\($0)\"?" } ?? ""
+            r.fail("\(path).kind", "unknown kind \"\(kindName)\"\(suggestion) (allowed: \(kinds.joined(separator: ", ")))", node)
             return nil
         }
-        let fields = Dictionary(r.mapping(node, path, allowed: commonKeys.union(extra)), uniquingKeysWith: { first, _ in first })
-        let failures = r.issues.count
-        func field(_ key: String) -> (Node, String)? { fields[key].map { ($0, "\(path).\(key)") } }
-
-        var name = ""
-        if let (value, p) = field("name"), let text = r.string(value, p) {
-            if text.isEmpty || text.utf8.count > 200 { r.fail(p, "a rule name must be 1 to 200 bytes", value) }
-            name = text
-        } else if fields["name"] == nil {
-            r.fail("\(path).name", "missing: the rule's name is its alerts' alertname", node)
-        }
-        var severity = Severity.warning
-        if let (value, p) = field("severity"), let text = r.string(value, p) {
-            if let parsed = Severity(name: text), parsed != .unspecified { severity = parsed } else {
-                r.fail(p, "unknown severity \"\(text)\" (allowed: info, warning, error, critical)", value)
-            }
-        }
-        var labels: [String: String] = [:]
-        if let (value, p) = field("labels") {
-            for (key, item) in r.mapping(value, p) {
-                if !AlertEvent.isValidLabelName(key) || ["alertname", "severity"].contains(key) {
-                    r.fail("\(p).\(key)", "not a usable label name (must match [a-zA-Z_][a-zA-Z0-9_]*; alertname and severity come from name and severity)", item)
-                }
-                labels[key] = r.string(item, "\(p).\(key)")
-            }
-        }
-        var annotations: [String: String] = [:]
-        if let (value, p) = field("annotations") {
-            for (key, item) in r.mapping(value, p) { annotations[key] = r.string(item, "\(p).\(key)") }
-        }
-        var subjects: [SubjectPattern] = []
-        if let (value, p) = field("subjects") {
-            for (index, subject) in r.strings(value, p).enumerated() {
-                if let problem = ConfigLoader.validateSubject(subject, wildcards: true) {
-                    r.fail("\(p)[\(index)]", problem, value)
-                } else {
-                    subjects.append(SubjectPattern(subject))
-                }
-            }
-            if subjects.isEmpty && r.issues.count == failures { r.fail(p, "at least one subject is needed", value) }
-        } else {
-            r.fail("\(path).subjects", "missing: the NATS subjects the rule's samples (or events) arrive on", node)
-        }
-        let metric = field("metric").flatMap { r.string($0.0, $0.1) }
-        let matchers = field("matchers").map { RoutingConfigReader.readMatchers($0.0, $0.1, &r) } ?? []
-        var groupBy: [String] = []
-        if let (value, p) = field("group_by") {
-            groupBy = r.strings(value, p)
-            for (index, label) in groupBy.enumerated() where !RoutingConfigReader.isLabelName(label) || label == "alertname" || label == "severity" {
-                r.fail("\(p)[\(index)]", "\"\(label)\" is not a usable label name", value)
-            }
-            if Set(groupBy).count != groupBy.count { r.fail(p, "duplicated label in group_by", value) }
-        }
-        var flapping: FlappingPolicy?
-        if let (value, p) = field("flapping") {
-            var maxChanges: Int?
-            var window: Duration?
-            for (key, item) in r.mapping(value, p, allowed: ["max_changes", "window"]) {
-                if key == "max_changes" { maxChanges = r.int(item, "\(p).max_changes", min: 1) } else { window = r.duration(item, "\(p).window", allowZero: false) }
-            }
-            if let maxChanges, let window { flapping = FlappingPolicy(maxChanges: maxChanges, window: window) } else if r.issues.count == failures {
-                r.fail(p, "needs both max_changes and window (e.g. {max_changes: 4, window: 30m})", value)
-            }
-        }
-        let condition = field("condition").flatMap { readCondition($0.0, $0.1, &r) }
-        let clear = field("clear").flatMap { readCondition($0.0, $0.1, &r) }
-        func require<T>(_ value: T?, _ key: String, _ hint: String) -> T? {
-            if value == nil, fields[key] == nil { r.fail("\(path).\(key)", "missing: a \(kindName) rule needs \(hint)", node) }
-            return value
-        }
-
-        var kind: RuleKind?
-        switch kindName {
-        case "threshold":
-            let holdFor = field("for").flatMap { readWindow($0.0, $0.1, &r) }
-            if let condition = require(condition, "condition", "a condition such as \"> 80\"") { kind = .threshold(condition, holdFor: holdFor) }
-        case "consecutive":
-            let samples = field("samples").flatMap { r.int($0.0, $0.1, min: 1) }
-            if let condition = require(condition, "condition", "a condition such as \"< 0.1\""),
-               let samples = require(samples, "samples", "samples: N (how many samples in a row)") {
-                kind = .consecutive(condition, samples: samples)
-            }
-        case "aggregate":
-            var function: Aggregation?
-            if let (value, p) = field("function"), let text = r.string(value, p) {
-                function = Aggregation(rawValue: text)
-                if function == nil { r.fail(p, "unknown function \"\(text)\" (allowed: \(Aggregation.allCases.map(\.rawValue).joined(separator: ", ")))", value) }
-            }
-            let window = field("window").flatMap { readWindow($0.0, $0.1, &r) }
-            var minSamples = 1
-            if let (value, p) = field("min_samples"), let n = r.int(value, p, min: 1) {
-                minSamples = n
-                if case .samples = window { r.fail(p, "only for a time window: a window of N samples always waits for N", value) }
-            }
-            if function == .rate {
-                if case .samples(let n)? = window, n < 2 { r.fail("\(path).window", "a rate needs a window of at least 2 samples") }
-                if case .duration = window, fields["min_samples"] == nil { minSamples = 2 }
-                if case .duration = window, minSamples < 2 { r.fail("\(path).min_samples", "a rate needs at least 2 samples") }
-            }
-            if let function = require(function, "function", "function: avg, min, max, sum or rate"),
-               let window = require(window, "window", "window: N samples or a duration such as 10m"),
-               let condition = require(condition, "condition", "a condition such as \"< 0.2\"") {
-                kind = .aggregate(function, window: window, condition, minSamples: minSamples)
-            }
-        case "event_count":
-            let count = field("count").flatMap { r.int($0.0, $0.1, min: 1) }
-            let window = field("window").flatMap { r.duration($0.0, $0.1, allowZero: false) }
-            if let count, count > RuleSeries.maxWindowSamples {
-                r.fail("\(path).count", "at most \(RuleSeries.maxWindowSamples) events are kept per series")
-            }
-            if let count = require(count, "count", "count: N (events)"), let window = require(window, "window", "window: a duration such as 10m") {
-                kind = .eventCount(count: count, window: window)
-            }
-        case "absence":
-            let after = field("for").flatMap { r.duration($0.0, $0.1, allowZero: false) }
-            if let after = require(after, "for", "for: a duration such as 2m (how long without a sample)") { kind = .absence(after: after) }
-        case "change":
-            let window = field("for").flatMap { readWindow($0.0, $0.1, &r) }
-            if let window = require(window, "for", "for: N samples or a duration (how long unchanged)") { kind = .unchanged(window) }
-        default:
-            break
-        }
-        if clear != nil {
-            switch kindName {
-            case "threshold", "consecutive", "aggregate": break
-            default: r.fail("\(path).clear", "only threshold, consecutive and aggregate rules take a clear condition")
-            }
-        }
-        if let condition, let clear { checkHysteresis(fire: condition, clear: clear, "\(path).clear", &r) }
-        guard r.issues.count == failures, let kind else { return nil }
-        return EventRule(name: name, kind: kind, severity: severity, labels: labels, annotations: annotations, subjects: subjects,
-                         metric: metric, matchers: matchers, groupBy: groupBy, clear: clear, flapping: flapping)
-    }
-
-    private static func readCondition(_ node: Node, _ path: String, _ r: inout YAMLReader) -> Condition? {
-        guard let text = r.string(node, path) else { return nil }
-        guard let condition = Condition(parsing: text) else {
-            r.fail(path, "\"\(text)\" is not a condition: an operator (>, >=, <, <=, ==, !=) and a number, quoted, e.g. \"> 80\"", node)
-            return nil
-        }
-        return condition
-    }
-
-    /// `10` (samples) or `10m` (a duration).
-    private static func readWindow(_ node: Node, _ path: String, _ r: inout YAMLReader) -> RuleWindow? {
-        guard let text = r.string(node, path) else { return nil }
-        if let count = Int(text) {
-            guard count >= 1 else {
-                r.fail(path, "a window of \(count) samples is impossible: at least 1", node)
-                return nil
-            }
-            guard count <= RuleSeries.maxWindowSamples else {
-                r.fail(path, "at most \(RuleSeries.maxWindowSamples) samples are kept per series", node)
-                return nil
-            }
-            return .samples(count)
-        }
-        guard let duration = PrometheusDuration.parse(text) else {
-            r.fail(path, "\"\(text)\" is neither a number of samples nor a duration (e.g. 5, 30s, 10m)", node)
-            return nil
-        }
-        guard duration > .zero else {
-            r.fail(path, "an empty time window is impossible: must be greater than 0", node)
-            return nil
-        }
-        return .duration(duration)
+        let keys = section.keys(node, path, &r)
+        var rule = RuleDraft(issuesBefore: r.issues.count)
+        section.read(keys, of: node, path, into: &rule, &r, .withoutFiles)
+        guard r.issues.count == rule.issuesBefore, let kind = rule.kind else { return nil }
+        return EventRule(name: rule.name, kind: kind, severity: rule.severity, labels: rule.labels, annotations: rule.annotations,
+                         subjects: rule.subjects, metric: rule.metric, matchers: rule.matchers, groupBy: rule.groupBy, clear: rule.clear,
+                         flapping: rule.flapping)
     }
 
     /// A clear condition that holds where the fire condition holds would
     /// resolve the alert the moment it fires.
-    private static func checkHysteresis(fire: Condition, clear: Condition, _ path: String, _ r: inout YAMLReader) {
+    static func checkHysteresis(fire: Condition, clear: Condition, _ path: String, _ r: inout YAMLReader) {
         let a = fire.threshold, b = clear.threshold
         let probes = [a, b, (a + b) / 2, a.nextUp, a.nextDown, b.nextUp, b.nextDown, -1e300, 1e300]
         if let both = probes.first(where: { fire.holds($0) && clear.holds($0) }) {
