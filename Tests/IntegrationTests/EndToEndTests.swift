@@ -166,9 +166,9 @@ struct EndToEndTests {
         try await send(["--subject", "system.error.critical", "--alertname", "disk_full", "--source", "db-2"])
         try await send(["--subject", "system.error.critical", "--alertname", "node_down", "--source", "db-3"])
         try await send(["--subject", "system.error.critical", "--alertname", "disk_slow", "--source", "db-3", "--severity", "warning"])
-        try await alerter.process.waitForOutput(containing: "\"notification\"", count: 3)
+        try await alerter.process.waitForOutput(containing: "\"event\":\"notification\"", count: 3)
         try await send(["--subject", "system.error.critical", "--alertname", "disk_full", "--source", "db-1", "--resolved"])
-        try await alerter.process.waitForOutput(containing: "\"notification\"", count: 4)
+        try await alerter.process.waitForOutput(containing: "\"event\":\"notification\"", count: 4)
         try await Task.sleep(for: .seconds(1.5))
         await alerter.process.stop()
 

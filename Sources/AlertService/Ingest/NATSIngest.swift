@@ -104,6 +104,14 @@ public final class NATSIngest: EventSource {
             let subscription = try NATSSubscription(connection: connection, subject: subject, queueGroup: settings.queueGroup, handler: ingestor)
             subscribed.withLock { $0.append(Subscribed(subject: subject, subscription: subscription, counters: counters)) }
         }
+        // A round trip, so the server has every subscription before "subscribed"
+        // is logged: libnats sends SUB from its flusher thread, and an event
+        // published on another connection meanwhile would be missed. Not yet
+        // connected (libnats retrying): the subscriptions go out on connect.
+        let registered = await runBlocking("NATS flush") { () -> Bool in (try? connection.flush(timeout: .seconds(5))) != nil }
+        if !registered {
+            logger.warning("NATS did not confirm the subscriptions yet; they are registered when the connection is up")
+        }
         var metadata: Logger.Metadata = ["subjects": .array(settings.subjects.map { .string($0) })]
         if !state.rules.isEmpty {
             metadata["rules"] = .stringConvertible(state.rules.rules.count)
