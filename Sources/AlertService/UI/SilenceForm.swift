@@ -30,7 +30,8 @@ struct SilenceForm {
         if let id, let silence = runtime.silencer.silence(id: id) {
             self.id = silence.id
             self.matchers = Matchers(silence.matchers).description
-            startsAt = APIJSON.timestamp(max(silence.startsAt, now))
+            // An active silence keeps its start (the silencer then updates it under the same id); an expired one is created anew from now.
+            startsAt = APIJSON.timestamp(silence.state(at: now) == .expired ? now : silence.startsAt)
             endsAt = APIJSON.timestamp(silence.endsAt)
             createdBy = silence.createdBy
             comment = silence.comment

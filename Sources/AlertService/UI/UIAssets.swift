@@ -50,7 +50,8 @@ enum UIAssets {
         .silence-form label input { display: block; width: 100%; max-width: 640px; }
         .shortcuts button { margin-right: .3rem; }
         table { border-collapse: collapse; background: #fff; width: 100%; }
-        th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
+        th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: break-word; }
+        th, .badge, time { white-space: nowrap; }
         table.facts { width: auto; } table.facts th { color: var(--muted); font-weight: normal; }
         pre.config { background: #fff; border: 1px solid var(--line); padding: .8rem; overflow: auto; }
         [hidden] { display: none !important; }

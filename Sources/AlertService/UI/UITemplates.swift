@@ -150,8 +150,8 @@ enum UITemplates {
             <tbody>
             {{#entries}}
             <tr class="outcome-{{outcome}}">
-              <td><span class="badge {{outcome}}">{{outcome}}</span></td><td>{{at}}</td><td><code>{{notificationID}}</code></td>
-              <td>{{firing}} firing, {{resolved}} resolved</td><td>{{attempts}}</td><td>{{nextAttemptAt}}</td><td>{{reason}}</td><td>{{error}}</td>
+              <td><span class="badge {{outcome}}">{{outcome}}</span></td><td><time>{{at}}</time></td><td><code>{{notificationID}}</code></td>
+              <td>{{firing}} firing, {{resolved}} resolved</td><td>{{attempts}}</td><td>{{#nextAttemptAt}}<time>{{.}}</time>{{/nextAttemptAt}}</td><td>{{reason}}</td><td>{{error}}</td>
             </tr>
             {{/entries}}
             </tbody>
