@@ -14,12 +14,7 @@ struct SilenceForm {
     }
 
     var chrome: UIChrome
-    var id: String
-    var matchers: String
-    var startsAt: String
-    var endsAt: String
-    var createdBy: String
-    var comment: String
+    var silence: UISilence
     var editing: Bool
     var notFound: String?
     var shortcuts = [("1h", 3600), ("4h", 4 * 3600), ("1d", 86400), ("3d", 3 * 86400), ("1w", 7 * 86400)].map { Shortcut(label: $0.0, seconds: $0.1) }
@@ -28,22 +23,13 @@ struct SilenceForm {
         chrome = UIChrome(title: "Silence", path: "/ui/silences/new", session: session)
         let now = runtime.clock.now()
         if let id, let silence = runtime.silencer.silence(id: id) {
-            self.id = silence.id
-            self.matchers = Matchers(silence.matchers).description
             // An active silence keeps its start (the silencer then updates it under the same id); an expired one is created anew from now.
-            startsAt = APIJSON.timestamp(silence.state(at: now) == .expired ? now : silence.startsAt)
-            endsAt = APIJSON.timestamp(silence.endsAt)
-            createdBy = silence.createdBy
-            comment = silence.comment
+            self.silence = UISilence(silence, startsAt: silence.state(at: now) == .expired ? now : silence.startsAt, time: APIJSON.timestamp)
             editing = true
         } else {
             notFound = id.map { "silence \($0) not found; a new one is created" }
-            self.id = ""
-            self.matchers = matchers ?? ""
-            startsAt = APIJSON.timestamp(now)
-            endsAt = APIJSON.timestamp(now + 3600)
-            createdBy = ""
-            comment = ""
+            silence = UISilence(id: "", matchers: matchers ?? "", startsAt: APIJSON.timestamp(now), endsAt: APIJSON.timestamp(now + 3600),
+                                createdBy: "", comment: "")
             editing = false
         }
     }

@@ -6,12 +6,7 @@ import Foundation
 /// through `DELETE /api/v2/silence/:id` (the script in `UIAssets`).
 struct SilencesPage {
     struct Row {
-        var id: String
-        var matchers: String
-        var startsAt: String
-        var endsAt: String
-        var createdBy: String
-        var comment: String
+        var silence: UISilence
         var expirable: Bool
         var editHref: String
     }
@@ -31,9 +26,8 @@ struct SilencesPage {
         sections = [SilenceState.active, .pending, .expired].map { state in
             let silences = runtime.silencer.list(at: now, state: state).sorted { $0.endsAt < $1.endsAt }
             return Section(state: state.rawValue, silences: silences.map { silence in
-                Row(id: silence.id, matchers: Matchers(silence.matchers).description, startsAt: UIPage.time(silence.startsAt),
-                    endsAt: UIPage.time(silence.endsAt), createdBy: silence.createdBy, comment: silence.comment,
-                    expirable: state != .expired, editHref: "/ui/silences/new?id=" + UIPage.queryValue(silence.id))
+                Row(silence: UISilence(silence, time: UIPage.time), expirable: state != .expired,
+                    editHref: "/ui/silences/new?id=" + UIPage.queryValue(silence.id))
             }, count: silences.count)
         }
     }

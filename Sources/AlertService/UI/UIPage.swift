@@ -10,9 +10,11 @@ import NIOCore
 enum UIPage {
     static let library: MustacheLibrary = {
         var library = MustacheLibrary()
-        for (name, source) in UITemplates.all {
+        for (name, content) in UITemplates.pages {
             // The templates are constants of this module: one that does not parse is a programming error.
-            do { try library.register(source, named: name) } catch { fatalError("UI template \(name): \(error)") }
+            do { try library.register(UITemplates.header + "\n" + content + "\n" + UITemplates.footer, named: name) } catch {
+                fatalError("UI template \(name): \(error)")
+            }
         }
         return library
     }()

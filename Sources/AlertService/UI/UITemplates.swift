@@ -6,8 +6,8 @@
 /// style: the CSP of `UIPage.response` forbids them; behaviour hangs on
 /// `data-` attributes read by `UIAssets.script`.
 enum UITemplates {
-    static let all: [String: String] = [
-        "header": header, "footer": footer,
+    /// Each page's content; `UIPage` puts it between `header` and `footer`, inside `<main id="content">`.
+    static let pages: [String: String] = [
         "alerts": alerts, "silences": silences, "silence-form": silenceForm, "notifications": notifications, "status": status,
     ]
 
@@ -37,17 +37,18 @@ enum UITemplates {
           {{#tokenAccepted}}<span class="token ok">writes unlocked</span>{{/tokenAccepted}}
         </header>
         {{/chrome}}
+        <main id="content">
         """
 
     static let footer = """
+        </main>
         {{#chrome}}<footer>nats-alerter {{version}}</footer>{{/chrome}}
         </body>
         </html>
         """
 
     static let alerts = """
-        {{> header}}
-        <main id="content" data-refresh="10">
+        <div data-refresh="10" hidden></div>
         <form class="filter" method="get" action="/">
           <input type="text" name="filter" id="filter" value="{{filter}}" placeholder='{alertname="disk_full", severity=~"crit.*"}' aria-label="Filter (Alertmanager matchers)">
           <button type="submit">Filter</button>
@@ -83,38 +84,31 @@ enum UITemplates {
         </section>
         {{/receivers}}
         {{^receivers}}<p class="empty">No firing alerts{{#filtered}} match the filter{{/filtered}}.</p>{{/receivers}}
-        </main>
-        {{> footer}}
         """
 
     static let silences = """
-        {{> header}}
-        <main id="content">
         <p><a class="button" href="/ui/silences/new">New silence</a> <span class="message" id="silence-message"></span></p>
         {{#sections}}
         <section class="silences">
           <h2>{{state}} <small>{{count}}</small></h2>
-          {{#silences}}
+          {{#silences}}{{#silence}}
           <article class="silence" id="silence-{{id}}">
             <div class="matchers"><code>{{matchers}}</code></div>
             <p class="meta">{{startsAt}} → {{endsAt}} · by {{createdBy}} · id <code>{{id}}</code></p>
             <p class="comment">{{comment}}</p>
             <p><a href="{{editHref}}">Edit</a>{{#expirable}} <button type="button" data-expire="{{id}}">Expire</button>{{/expirable}}</p>
           </article>
-          {{/silences}}
+          {{/silence}}{{/silences}}
           {{^silences}}<p class="empty">none</p>{{/silences}}
         </section>
         {{/sections}}
-        </main>
-        {{> footer}}
         """
 
     static let silenceForm = """
-        {{> header}}
-        <main id="content">
         <h1>{{#editing}}Edit silence{{/editing}}{{^editing}}New silence{{/editing}}</h1>
         {{#notFound}}<p class="error">{{.}}</p>{{/notFound}}
         <form id="silence-form" class="silence-form">
+          {{#silence}}
           <input type="hidden" name="id" value="{{id}}">
           <label>Matchers <input type="text" name="matchers" value="{{matchers}}" placeholder='alertname="disk_full", instance=~"db-.*"' required></label>
           <label>Starts <input type="text" name="startsAt" value="{{startsAt}}" required></label>
@@ -122,6 +116,7 @@ enum UITemplates {
           <p class="shortcuts">Duration from start: {{#shortcuts}}<button type="button" data-duration="{{seconds}}">{{label}}</button>{{/shortcuts}}</p>
           <label>Created by <input type="text" name="createdBy" value="{{createdBy}}" required></label>
           <label>Comment <input type="text" name="comment" value="{{comment}}" required></label>
+          {{/silence}}
           <p>
             <button type="button" id="preview-button">Preview</button>
             <button type="submit" id="save-button">{{#editing}}Update{{/editing}}{{^editing}}Create{{/editing}}</button>
@@ -132,13 +127,9 @@ enum UITemplates {
           <h2>Alerts this silence would mute: <span id="preview-count"></span></h2>
           <ul id="preview-list"></ul>
         </section>
-        </main>
-        {{> footer}}
         """
 
     static let notifications = """
-        {{> header}}
-        <main id="content">
         <p class="summary">The last outcomes of each integration, newest first. The id is what receivers get in <code>X-Nats-Alerter-Notification-Id</code>.</p>
         {{#receivers}}
         <section class="receiver">
@@ -160,13 +151,9 @@ enum UITemplates {
           {{^integrations}}<p class="empty">nothing sent yet</p>{{/integrations}}
         </section>
         {{/receivers}}
-        </main>
-        {{> footer}}
         """
 
     static let status = """
-        {{> header}}
-        <main id="content">
         <table class="facts">
           <tr><th>version</th><td>nats-alerter {{version}}</td></tr>
           <tr><th>started</th><td>{{startedAt}} (up {{uptime}})</td></tr>
@@ -183,7 +170,5 @@ enum UITemplates {
         <h2>Configuration</h2>
         <p class="summary">As running, secrets shown as <code>&lt;secret&gt;</code>.</p>
         <pre class="config">{{config}}</pre>
-        </main>
-        {{> footer}}
         """
 }
