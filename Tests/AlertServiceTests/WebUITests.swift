@@ -178,5 +178,6 @@ struct WebUITests {
             #expect(try await client.request("/api/v2/silences", .post, body: silence, headers: [.cookie: cookie]).0 == .unauthorized)
         }
         #expect(UISession.token(fromCookie: UISession.cookieValue(for: "tøken; with=odd,chars")) == "tøken; with=odd,chars")
+        for notOurs in ["+f", "-0", "ABCD", "abc", "zz"] { #expect(UISession.token(fromCookie: notOurs) == nil, "\(notOurs)") }
     }
 }

@@ -20,7 +20,7 @@ struct SilenceForm {
     var shortcuts = [("1h", 3600), ("4h", 4 * 3600), ("1d", 86400), ("3d", 3 * 86400), ("1w", 7 * 86400)].map { Shortcut(label: $0.0, seconds: $0.1) }
 
     init(runtime: Alerter, matchers: String?, id: String?, session: UISession.State) {
-        chrome = UIChrome(title: "Silence", path: "/ui/silences/new", session: session)
+        chrome = UIChrome(title: "Silence", path: "/ui/silences", session: session)
         let now = runtime.clock.now()
         if let id, let silence = runtime.silencer.silence(id: id) {
             // An active silence keeps its start (the silencer then updates it under the same id); an expired one is created anew from now.
