@@ -12,15 +12,16 @@ and python3-selenium), as an operator would:
    sets the end, the preview lists node_down, and Create saves the silence;
 3. the silences page lists it as active; Edit changes its comment under the
    same id; a second silence is created and expired with its button; the
-   alerts page shows node_down silenced by the first;
+   alerts page shows node_down silenced by the first, and, without a reload,
+   a silence made meanwhile (its automatic refresh);
 4. the notifications page shows a sent webhook notification for oncall and a
    dead-lettered one for broken (its webhook answers 400);
 5. the status page shows the NATS connection and the outbox.
 
 Every wait polls with a bound; nothing depends on timing. Writes the created
 silence's id, the console messages of level SEVERE and the screenshots taken
-to --out; exits 1 with the reason (and a screenshot "failure.png") when a step
-fails.
+to --out; exits 1 with the reason (and a screenshot "failure.png" next to
+--out) when a step fails.
 """
 import argparse
 import json
@@ -215,6 +216,24 @@ try:
          reload_between=True)
     collect_console()
 
+    step("the alerts page refreshes itself: a silence made meanwhile shows without a reload")
+    driver.execute_script("document.getElementById('content').dataset.loaded = 'first'")
+    created = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const now = Date.now();
+        fetch("/api/v2/silences", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({
+            matchers: [{name: "alertname", value: "xss_probe", isRegex: false, isEqual: true}],
+            startsAt: new Date(now).toISOString(), endsAt: new Date(now + 3600000).toISOString(),
+            createdBy: "browser", comment: "made behind the page's back"})}).then((r) => done(r.status), (e) => done(String(e)));
+    """)
+    if created != 200:
+        raise StepFailed("the silence POST from the page's origin answered %r" % created)
+    poll("xss_probe silenced after an automatic refresh",
+         lambda: "silenced by" in alert_article("xss_probe").text, timeout=40)
+    if driver.execute_script("return document.getElementById('content').dataset.loaded") == "first":
+        raise StepFailed("the content changed but was not swapped by the refresh")
+    collect_console()
+
     step("the notifications page shows a sent and a dead-lettered notification")
     visit("/ui/notifications")
 
@@ -242,7 +261,7 @@ except Exception as error:  # report any failure, with a picture of where it hap
     result["failure"] = "%s: %s" % (type(error).__name__, error)
     try:
         collect_console()
-        driver.save_screenshot(os.path.join(args.screenshots, "failure.png"))
+        driver.save_screenshot(os.path.join(os.path.dirname(os.path.abspath(args.out)), "failure.png"))
     except Exception:
         pass
     save_result()
