@@ -48,10 +48,21 @@ struct WebUITests {
             let (_, filtered) = try await client.request("/?filter=" + UIPage.queryValue(#"{alertname="node_down"}"#))
             #expect(filtered.contains("node_down") && !filtered.contains("cpu_hot"))
             #expect(filtered.contains(#"value="{alertname=&quot;node_down&quot;}""#))
+            let (_, unfiltered) = try await client.request("/")
+            #expect(!unfiltered.contains("are listed"))
             let (badStatus, bad) = try await client.request("/?filter=" + UIPage.queryValue("alertname=~\"(\""))
             #expect(badStatus == .ok)
             #expect(bad.contains(#"<p class="error">Filter: "#))
         }
+    }
+
+    @Test("the alerts page lists at most its limit of alerts and says so")
+    func alertsPageLimit() async throws {
+        let (runtime, _) = try await runtimeWithAlerts()
+        let page = await AlertsPage(runtime: runtime, filterTexts: [], session: .open, limit: 2)
+        #expect(page.total == 3)
+        #expect(page.receivers.flatMap(\.groups).flatMap(\.alerts).count == 2)
+        #expect(page.truncated == "The first 2 are listed; narrow the filter to see the rest.")
     }
 
     @Test("silences page lists by state; the form is pre-filled from an alert's matchers or a silence; the preview lists what would be muted")

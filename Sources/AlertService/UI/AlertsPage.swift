@@ -61,8 +61,11 @@ struct AlertsPage {
     var filterError: String?
     var receivers: [Receiver]
     var total: Int
+    /// Set when more alerts match than the page lists.
+    var truncated: String?
 
-    init(runtime: Alerter, filterTexts: [String], session: UISession.State) async {
+    /// - Parameter limit: the most alerts listed (a page of a million alerts helps no one; the filter narrows it).
+    init(runtime: Alerter, filterTexts: [String], session: UISession.State, limit: Int = 1000) async {
         chrome = UIChrome(title: "Alerts", path: "/", session: session)
         var matchers: [Matcher] = []
         do {
@@ -85,14 +88,16 @@ struct AlertsPage {
         }
         let status = await runtime.engine.status(of: Array(alerts.values), at: now)
         var byReceiver: [String: [Group]] = [:]
-        for group in groups {
-            let rows = group.fingerprints.compactMap { fingerprint -> Row? in
+        var listed = 0
+        for group in groups where listed < limit {
+            let rows = group.fingerprints.prefix(limit - listed).compactMap { fingerprint -> Row? in
                 guard let alert = alerts[fingerprint], let entry = status[fingerprint] else { return nil }
                 return Self.row(alert, silencedBy: entry.silencedBy, inhibitedBy: entry.inhibitedBy.map { inhibitor in
                     MutingAlert(fingerprint: inhibitor.description, alertname: runtime.store.alert(inhibitor)?.labels["alertname"] ?? "")
                 }, filter: matchers)
             }
             if rows.isEmpty { continue }
+            listed += rows.count
             byReceiver[group.receiver, default: []].append(Group(labels: Self.chips(group.labels, filter: matchers), alerts: rows))
         }
         receivers = byReceiver.keys.sorted().map { name in
@@ -100,6 +105,9 @@ struct AlertsPage {
             return Receiver(name: name, groups: groups, count: groups.reduce(0) { $0 + $1.alerts.count })
         }
         total = alerts.count
+        if listed < groups.reduce(0, { $0 + $1.fingerprints.filter { alerts[$0] != nil }.count }) {
+            truncated = "The first \(listed) are listed; narrow the filter to see the rest."
+        }
     }
 
     static func row(_ alert: Alert, silencedBy: [String], inhibitedBy: [MutingAlert], filter: [Matcher]) -> Row {

@@ -55,7 +55,7 @@ enum UITemplates {
           {{#filtered}}<a href="/">clear</a>{{/filtered}}
         </form>
         {{#filterError}}<p class="error">Filter: {{.}}</p>{{/filterError}}
-        <p class="summary"><span id="alert-count">{{total}}</span> firing alerts</p>
+        <p class="summary"><span id="alert-count">{{total}}</span> firing alerts{{#truncated}}. {{.}}{{/truncated}}</p>
         {{#receivers}}
         <section class="receiver">
           <h2>{{name}} <small>{{count}}</small></h2>
