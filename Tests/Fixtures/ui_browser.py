@@ -102,8 +102,13 @@ def visit(path):
 
 
 def screenshot(name):
-    height = driver.execute_script("return Math.max(document.body.scrollHeight, 900)")
-    driver.set_window_size(1280, min(height + 40, 4000))
+    # The whole page: grow the window until the viewport holds the document (the window's own frame is not known beforehand).
+    for _ in range(3):
+        inner, full, outer = driver.execute_script(
+            "return [window.innerHeight, document.documentElement.scrollHeight, window.outerHeight]")
+        if inner >= full:
+            break
+        driver.set_window_size(1280, min(outer + full - inner, 5000))
     path = os.path.join(args.screenshots, name)
     driver.save_screenshot(path)
     driver.set_window_size(1280, 900)
