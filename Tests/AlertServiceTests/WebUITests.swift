@@ -182,6 +182,11 @@ struct WebUITests {
             #expect(try await client.request("/api/v2/silences", .post, body: silence, headers: [.cookie: UISession.cookieName + "=zz"]).0 == .unauthorized)
             // The cookie does not lift MutationGuard: a foreign Origin is still refused.
             #expect(try await client.request("/api/v2/silences", .post, body: silence, headers: [.cookie: cookie, .origin: "https://evil.example"]).0 == .forbidden)
+            // A wrong token sent with a good cookie is refused and does not replace it.
+            let replaced = try await client.execute(uri: "/ui/session", method: .post,
+                                                    headers: [.authorization: "Bearer wrong", .cookie: cookie, .contentType: "application/json"],
+                                                    body: ByteBuffer(string: "{}")) { $0 }
+            #expect(replaced.status == .unauthorized && replaced.headers[.setCookie] == nil)
             let (_, unlocked) = try await client.request("/ui/silences", headers: [.cookie: cookie])
             #expect(unlocked.contains("writes unlocked") && !unlocked.contains(#"id="token-form""#))
             // A rotated token invalidates the cookie at once.

@@ -4,9 +4,9 @@ import Hummingbird
 /// for alerts (`/`), silences, notifications and status, their assets, the
 /// silence preview, and `POST /ui/session`, which turns the API token into a
 /// cookie. Added by `APIRouter.addRoutes` behind `BearerTokenAuthenticator`
-/// like every collection, so the session route, the one write here, is
-/// reached only with the right token. Writes to silences go through the
-/// JSON API from the page's script.
+/// like every collection; the session route, the one write here, also checks
+/// the `Authorization` header itself (`UISession.create`). Writes to
+/// silences go through the JSON API from the page's script.
 /// Thread-safe: a value over the runtime, which is `Sendable`.
 struct UIRoutes {
     let runtime: Alerter
@@ -32,7 +32,7 @@ struct UIRoutes {
         routes.get("/ui/status") { request, _ in
             UIPage.render("status", await StatusPage(runtime: runtime, session: session(request)))
         }
-        routes.post("/ui/session") { request, _ in UISession.create(request, runtime: runtime) }
+        routes.post("/ui/session") { request, _ in try UISession.create(request, runtime: runtime) }
         routes.get("/ui/assets/ui.css") { _, _ in UIPage.response(UIAssets.stylesheet, contentType: "text/css; charset=utf-8") }
         routes.get("/ui/assets/ui.js") { _, _ in UIPage.response(UIAssets.script, contentType: "text/javascript; charset=utf-8") }
         routes.get("/ui/assets/icon.svg") { _, _ in UIPage.response(UIAssets.icon, contentType: "image/svg+xml") }

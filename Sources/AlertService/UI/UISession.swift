@@ -53,12 +53,16 @@ enum UISession {
         return .authorized
     }
 
-    /// `POST /ui/session`: reached only with a valid token (the authenticator
-    /// answers 401 otherwise); sets the cookie from the `Authorization` header.
-    static func create(_ request: Request, runtime: Alerter) -> Response {
+    /// `POST /ui/session`: sets the cookie from the `Authorization` header.
+    /// The authenticator has let the request through, but on the header or
+    /// on a cookie: the header is checked again, so a wrong token never
+    /// replaces a good cookie.
+    static func create(_ request: Request, runtime: Alerter) throws(APIError) -> Response {
         var response = Response(status: .noContent)
-        guard runtime.config.server.apiTokenFile != nil,
-              let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") else { return response }
+        guard runtime.config.server.apiTokenFile != nil else { return response }
+        let authorization = request.headers[.authorization]
+        try BearerTokenAuthenticator<APIRequestContext>(runtime: runtime).authenticate(authorization: authorization)
+        guard let authorization else { return response }
         response.setCookie(Cookie(name: cookieName, value: cookieValue(for: String(authorization.dropFirst(7))), path: "/",
                                   secure: runtime.listenerTLS != nil, httpOnly: true, sameSite: .strict))
         return response
