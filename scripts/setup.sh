@@ -3,7 +3,8 @@
 #
 #   scripts/setup.sh          what building and running need
 #   scripts/setup.sh --test   plus what the test suite starts (Alertmanager, protoc,
-#                             an SMTP server, openssl for test certificates, Prometheus),
+#                             an SMTP server, openssl for test certificates, Prometheus,
+#                             headless Chromium with Selenium for the web UI test),
 #                             builds the publisher examples with (Go and Debian's
 #                             nats.go/protobuf sources; a Python venv with nats-py and
 #                             protobuf from PyPI) and checks the deployment files with
@@ -16,7 +17,8 @@ packages=(pkg-config libnats-dev libprotobuf-c-dev libcurl4-openssl-dev libre2-d
 if [[ "${1:-}" == "--test" ]]; then
     packages+=(protobuf-c-compiler protobuf-compiler python3-aiosmtpd openssl prometheus
                golang-go golang-github-nats-io-go-nats-dev golang-google-protobuf-dev
-               python3-venv python3-yaml docker-compose shellcheck)
+               python3-venv python3-yaml docker-compose shellcheck
+               chromium chromium-driver python3-selenium)
     # Not protoc-gen-go: it conflicts with golang-goprotobuf-dev, which nats.go's
     # package needs; scripts/generate-publisher-code.sh unpacks it instead.
 fi

@@ -1,7 +1,7 @@
 public import Hummingbird
 
-/// The HTTP face: health, readiness, /metrics, reload, and the Alertmanager
-/// API v2 subset that amtool and dashboards use. Composes one route
+/// The HTTP face: health, readiness, /metrics, reload, the Alertmanager
+/// API v2 subset that amtool and dashboards use, and the web UI. Composes one route
 /// collection per resource behind the guards every write passes
 /// (docs/ARCHITECTURE.md, "Where to add": an API endpoint).
 public enum APIRouter {
@@ -20,5 +20,6 @@ public enum APIRouter {
         authenticated.addRoutes(AdminRoutes(runtime: runtime, metrics: metrics).collection)
         authenticated.addRoutes(AlertRoutes(runtime: runtime).collection, atPath: "api/v2")
         authenticated.addRoutes(SilenceRoutes(runtime: runtime).collection, atPath: "api/v2")
+        authenticated.addRoutes(UIRoutes(runtime: runtime).collection)
     }
 }

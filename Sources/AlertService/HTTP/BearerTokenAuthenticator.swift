@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 
 /// Lets a request that changes state (any method but GET, HEAD and OPTIONS)
-/// through only with `Authorization: Bearer <token>` when
+/// through only with `Authorization: Bearer <token>`, or the web UI's session
+/// cookie carrying the same token (`UISession`), when
 /// `server.api_token_file` is set; reads need no token.
 ///
 /// `APIRouter.build` puts it in front of every route collection, so a new
@@ -18,20 +19,21 @@ struct BearerTokenAuthenticator<Context: RequestContext>: RouterMiddleware {
         case .get, .head, .options:
             return try await next(request, context)
         default:
-            try authenticate(authorization: request.headers[.authorization])
+            try authenticate(authorization: request.headers[.authorization], cookie: request.cookies[UISession.cookieName]?.value)
             return try await next(request, context)
         }
     }
 
-    func authenticate(authorization: String?) throws(APIError) {
+    /// Passes when either the header or the cookie carries the token.
+    func authenticate(authorization: String?, cookie: String? = nil) throws(APIError) {
         guard let file = runtime.config.server.apiTokenFile else { return }
         guard let token = try? String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
             throw APIError(.internalServerError, "the API token file cannot be read")
         }
         let presented = authorization ?? ""
-        guard presented.hasPrefix("Bearer "), Self.constantTimeEqual(String(presented.dropFirst(7)), token) else {
-            throw APIError(.unauthorized, "this endpoint needs Authorization: Bearer <token> (server.api_token_file)")
-        }
+        if presented.hasPrefix("Bearer "), Self.constantTimeEqual(String(presented.dropFirst(7)), token) { return }
+        if let cookie, let carried = UISession.token(fromCookie: cookie), Self.constantTimeEqual(carried, token) { return }
+        throw APIError(.unauthorized, "this endpoint needs Authorization: Bearer <token> (server.api_token_file)")
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
