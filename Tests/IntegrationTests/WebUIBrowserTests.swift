@@ -7,7 +7,8 @@ import Testing
 /// The web UI in a real browser: headless Chromium driven by Selenium
 /// (`Tests/Fixtures/ui_browser.py`) against the built binary in durable mode
 /// on a real nats-server, with two webhook receivers, one of which refuses
-/// everything with 400. Saves a screenshot of each page to `docs/screenshots/`.
+/// everything with 400. Saves a screenshot of each page (to `docs/screenshots/`
+/// with `UPDATE_SCREENSHOTS=1`).
 @Suite("Web UI in headless Chromium", .serialized)
 struct WebUIBrowserTests {
     static func config(nats: String, httpPort: Int, tokenFile: String, oncall: String, broken: String) -> String {
@@ -67,7 +68,10 @@ struct WebUIBrowserTests {
         }
         try await runBlocking { () throws(NATSError) in try publisher.flush() }
 
-        let screenshots = packageRoot.appendingPathComponent("docs/screenshots")
+        // The README's screenshots come from this test: `UPDATE_SCREENSHOTS=1` writes them to
+        // docs/screenshots; otherwise they go to the test's folder, so a test run leaves the tree clean.
+        let screenshots = ProcessInfo.processInfo.environment["UPDATE_SCREENSHOTS"] == "1"
+            ? packageRoot.appendingPathComponent("docs/screenshots") : directory.appendingPathComponent("screenshots")
         let resultFile = directory.appendingPathComponent("browser-result.json")
         let browser = try ChildProcess(
             name: "ui-browser", executable: "/usr/bin/python3",
