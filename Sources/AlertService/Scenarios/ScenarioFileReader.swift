@@ -1,0 +1,338 @@
+public import AlertCore
+import AlertIngest
+import Foundation
+import Yams
+
+/// Reads `nats-alerter test` scenario files (docs/testing-configs.md). Every
+/// problem is reported with its YAML path, as `check-config` reports config
+/// problems; nothing half-read is returned.
+public enum ScenarioFileReader {
+    static let fileKeys: Set<String> = ["config", "scenarios"]
+    static let scenarioKeys: Set<String> = ["name", "start", "events", "samples", "silences", "expect", "until"]
+    static let eventKeys: Set<String> = ["at", "subject", "event"]
+    static let sampleKeys: Set<String> = ["at", "subject", "sample"]
+    static let silenceKeys: Set<String> = ["at", "matchers", "duration", "comment"]
+    static let expectationKeys: Set<String> = ["at", "receiver", "integration", "group", "firing", "resolved"]
+
+    public static func load(path: String) throws(ConfigError) -> ScenarioFile {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, issues: [ConfigIssue(path: "", message: "cannot read the file: \(error.localizedDescription)")])
+        }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try parse(yaml: text, file: path, baseDirectory: base)
+    }
+
+    /// Parses scenario text; a `config:` path resolves against `baseDirectory`.
+    public static func parse(yaml: String, file: String, baseDirectory: String) throws(ConfigError) -> ScenarioFile {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigError(file: file, issues: [ConfigIssue(path: "", message: "not valid YAML: \(error)")])
+        }
+        var reader = YAMLReader()
+        let sections = reader.mapping(root, "", allowed: fileKeys)
+        let section = { (name: String) in sections.first { $0.0 == name }?.1 }
+        var config: AlerterConfig?
+        if let node = section("config") {
+            config = readConfig(node, baseDirectory: baseDirectory, &reader)
+        } else {
+            reader.fail("config", "missing: a config file path (relative to this file) or an inline config mapping")
+        }
+        var scenarios: [ConfigScenario] = []
+        if let node = section("scenarios") {
+            let items = reader.sequence(node, "scenarios")
+            if items.isEmpty { reader.fail("scenarios", "at least one scenario is needed", node) }
+            for (index, item) in items.enumerated() {
+                scenarios.append(readScenario(item, "scenarios[\(index)]", config: config ?? AlerterConfig(), &reader))
+            }
+        } else {
+            reader.fail("scenarios", "missing: a list of scenarios")
+        }
+        guard reader.issues.isEmpty, let config else { throw ConfigError(file: file, issues: reader.issues) }
+        return ScenarioFile(path: file, config: config, scenarios: scenarios)
+    }
+
+    // MARK: Sections
+
+    static func readConfig(_ node: Node, baseDirectory: String, _ r: inout YAMLReader) -> AlerterConfig? {
+        do throws(ConfigError) {
+            switch node {
+            case .scalar(let scalar):
+                let path = scalar.string.hasPrefix("/") ? scalar.string : baseDirectory + "/" + scalar.string
+                return try ConfigLoader.load(path: path, requireNATS: false)
+            case .mapping:
+                let text: String
+                do {
+                    text = try Yams.serialize(node: node)
+                } catch {
+                    r.fail("config", "cannot read the inline config: \(error)", node)
+                    return nil
+                }
+                return try ConfigLoader.parse(yaml: text, file: "config", baseDirectory: baseDirectory, requireNATS: false)
+            default:
+                r.fail("config", "expected a config file path or an inline config mapping, found \(YAMLReader.kind(node))", node)
+                return nil
+            }
+        } catch {
+            if case .mapping = node {
+                // An inline config's issue lines count from its own start: the line given is the config key's.
+                for issue in error.issues { r.fail(YAMLReader.child("config", issue.path), issue.message, node) }
+            } else {
+                for issue in error.issues { r.fail("config", "\(error.file): \(issue)", node) }
+            }
+            return nil
+        }
+    }
+
+    static func readScenario(_ node: Node, _ path: String, config: AlerterConfig, _ r: inout YAMLReader) -> ConfigScenario {
+        var scenario = ConfigScenario(name: path, path: path, line: node.mark?.line, start: ConfigScenario.defaultStart,
+                                      inputs: [], expectations: [], until: 0)
+        var until: Double?
+        var lastSubject: [String: String] = [:]
+        for (key, value) in r.mapping(node, path, allowed: scenarioKeys) {
+            let child = YAMLReader.child(path, key)
+            switch key {
+            case "name":
+                if let name = r.string(value, child) { scenario.name = name }
+            case "start":
+                guard let text = r.string(value, child) else { break }
+                if let date = Date(rfc3339: text) { scenario.start = date } else { r.fail(child, "\"\(text)\" is not an RFC 3339 time (2027-01-15T08:00:00Z)", value) }
+            case "events":
+                for (index, item) in r.sequence(value, child).enumerated() {
+                    if let input = readEvent(item, "\(child)[\(index)]", config: config, lastSubject: &lastSubject, &r) { scenario.inputs.append(input) }
+                }
+            case "samples":
+                for (index, item) in r.sequence(value, child).enumerated() {
+                    if let input = readSample(item, "\(child)[\(index)]", config: config, &r) { scenario.inputs.append(input) }
+                }
+            case "silences":
+                for (index, item) in r.sequence(value, child).enumerated() {
+                    if let input = readSilence(item, "\(child)[\(index)]", &r) { scenario.inputs.append(input) }
+                }
+            case "expect":
+                for (index, item) in r.sequence(value, child).enumerated() {
+                    if let expectation = readExpectation(item, "\(child)[\(index)]", config: config, &r) { scenario.expectations.append(expectation) }
+                }
+            default:
+                until = r.duration(value, child).map(\.seconds)
+            }
+        }
+        // Inputs of one time apply in file order: events, samples, silences as listed.
+        scenario.inputs = scenario.inputs.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+        let latest = (scenario.inputs.map(\.at) + scenario.expectations.map(\.at)).max() ?? 0
+        if let until, until < latest {
+            r.fail(YAMLReader.child(path, "until"), "ends before the last event or expectation (\(PrometheusDuration.format(.seconds(latest))))", node)
+        }
+        scenario.until = until ?? latest
+        return scenario
+    }
+
+    static func at(_ fields: [(String, Node)], _ path: String, _ node: Node, _ r: inout YAMLReader) -> Double? {
+        guard let value = fields.first(where: { $0.0 == "at" })?.1 else {
+            r.fail(YAMLReader.child(path, "at"), "missing: when, after the scenario's start (0s, 5m30s)", node)
+            return nil
+        }
+        return r.duration(value, YAMLReader.child(path, "at")).map(\.seconds)
+    }
+
+    static func readEvent(_ node: Node, _ path: String, config: AlerterConfig, lastSubject: inout [String: String],
+                          _ r: inout YAMLReader) -> TimedInput? {
+        let fields = r.mapping(node, path, allowed: eventKeys)
+        let time = at(fields, path, node, &r)
+        guard let body = fields.first(where: { $0.0 == "event" })?.1 else {
+            r.fail(YAMLReader.child(path, "event"), "missing: the AlertEvent's fields (alert_type, severity, source, labels, ...)", node)
+            return nil
+        }
+        let explicitSubject = fields.first { $0.0 == "subject" }.flatMap { r.string($0.1, YAMLReader.child(path, "subject")) }
+        let decoded = decode(body, YAMLReader.child(path, "event"), &r) { bytes throws(EventRejection) in
+            try JSONEventDecoder.decode(bytes, subject: "")
+        }
+        guard var event = decoded else { return nil }
+        // A resolve need not repeat its alert's subject: the last one given for the alert type holds.
+        guard let subject = explicitSubject ?? lastSubject[event.alertType] else {
+            r.fail(YAMLReader.child(path, "subject"), "missing: the NATS subject the event is published on (an earlier event of \"\(event.alertType)\" would lend its own)", node)
+            return nil
+        }
+        lastSubject[event.alertType] = subject
+        event.subject = subject
+        checkSubscribed(subject, config.nats.subjects, YAMLReader.child(path, "subject"), node, &r)
+        do throws(EventRejection) {
+            try event.validate(config.nats.limits)
+        } catch {
+            r.fail(YAMLReader.child(path, "event"), "the service would reject this event: \(error.detail)", body)
+            return nil
+        }
+        return time.map { TimedInput(at: $0, input: .event(event), path: path) }
+    }
+
+    static func readSample(_ node: Node, _ path: String, config: AlerterConfig, _ r: inout YAMLReader) -> TimedInput? {
+        let fields = r.mapping(node, path, allowed: sampleKeys)
+        let time = at(fields, path, node, &r)
+        guard let subject = fields.first(where: { $0.0 == "subject" }).flatMap({ r.string($0.1, YAMLReader.child(path, "subject")) }) else {
+            r.fail(YAMLReader.child(path, "subject"), "missing: the NATS subject the sample is published on", node)
+            return nil
+        }
+        guard let body = fields.first(where: { $0.0 == "sample" })?.1 else {
+            r.fail(YAMLReader.child(path, "sample"), "missing: the MetricSample's fields (value, labels, iteration, source, ...)", node)
+            return nil
+        }
+        if !config.rules.contains(where: { $0.subjects.contains { $0.matches(subject) } }) {
+            r.fail(YAMLReader.child(path, "subject"), "no rule of the config reads samples on \"\(subject)\"", node)
+        }
+        let decoded = decode(body, YAMLReader.child(path, "sample"), &r) { bytes throws(EventRejection) in
+            try JSONSampleDecoder.decode(bytes, subject: subject)
+        }
+        guard let sample = decoded else { return nil }
+        do throws(EventRejection) {
+            try sample.validate(config.nats.limits)
+        } catch {
+            r.fail(YAMLReader.child(path, "sample"), "the service would reject this sample: \(error.detail)", body)
+            return nil
+        }
+        return time.map { TimedInput(at: $0, input: .sample(sample), path: path) }
+    }
+
+    static func readSilence(_ node: Node, _ path: String, _ r: inout YAMLReader) -> TimedInput? {
+        let fields = r.mapping(node, path, allowed: silenceKeys)
+        let time = at(fields, path, node, &r)
+        var matchers: [Matcher] = []
+        var duration: Duration?
+        var comment = "nats-alerter test"
+        for (key, value) in fields {
+            let child = YAMLReader.child(path, key)
+            switch key {
+            case "matchers":
+                for (index, text) in r.strings(value, child).enumerated() {
+                    do throws(MatcherError) {
+                        matchers.append(try MatcherParser.parseMatcher(text))
+                    } catch {
+                        r.fail("\(child)[\(index)]", "\(error)", value)
+                    }
+                }
+            case "duration":
+                duration = r.duration(value, child, allowZero: false)
+            case "comment":
+                comment = r.string(value, child) ?? comment
+            default:
+                break
+            }
+        }
+        if matchers.isEmpty { r.fail(YAMLReader.child(path, "matchers"), "at least one matcher is needed (e.g. 'alertname=\"disk_full\"')", node) }
+        guard let duration else {
+            if !fields.contains(where: { $0.0 == "duration" }) { r.fail(YAMLReader.child(path, "duration"), "missing: how long the silence lasts (1h)", node) }
+            return nil
+        }
+        guard let time, !matchers.isEmpty else { return nil }
+        return TimedInput(at: time, input: .silence(matchers: matchers, duration: duration, comment: comment), path: path)
+    }
+
+    static func readExpectation(_ node: Node, _ path: String, config: AlerterConfig, _ r: inout YAMLReader) -> ExpectedNotification? {
+        let fields = r.mapping(node, path, allowed: expectationKeys)
+        let time = at(fields, path, node, &r)
+        var expectation = ExpectedNotification(at: time ?? 0, receiver: "", firing: [], resolved: [], path: path, line: node.mark?.line)
+        for (key, value) in fields {
+            let child = YAMLReader.child(path, key)
+            switch key {
+            case "receiver":
+                expectation.receiver = r.string(value, child) ?? ""
+                if !expectation.receiver.isEmpty, config.engine.receivers[expectation.receiver] == nil {
+                    r.fail(child, "no receiver \"\(expectation.receiver)\" in the config (have: \(config.engine.receivers.keys.sorted().joined(separator: ", ")))", value)
+                }
+            case "integration":
+                expectation.integration = r.string(value, child)
+            case "group":
+                expectation.group = labels(value, child, &r)
+            case "firing":
+                expectation.firing = alerts(value, child, &r)
+            case "resolved":
+                expectation.resolved = alerts(value, child, &r)
+            default:
+                break
+            }
+        }
+        if expectation.receiver.isEmpty, !fields.contains(where: { $0.0 == "receiver" }) {
+            r.fail(YAMLReader.child(path, "receiver"), "missing: the receiver the notification goes to", node)
+        }
+        if expectation.firing.isEmpty && expectation.resolved.isEmpty {
+            r.fail(path, "expects neither firing nor resolved alerts (a notification carries at least one)", node)
+        }
+        return time == nil ? nil : expectation
+    }
+
+    // MARK: Values
+
+    /// An expected alert: a mapping of labels, or a plain alertname.
+    static func alerts(_ node: Node, _ path: String, _ r: inout YAMLReader) -> [[String: String]] {
+        r.sequence(node, path).enumerated().compactMap { index, item in
+            if case .scalar(let scalar) = item { return ["alertname": scalar.string] }
+            let set = labels(item, "\(path)[\(index)]", &r)
+            return set.isEmpty ? nil : set
+        }
+    }
+
+    static func labels(_ node: Node, _ path: String, _ r: inout YAMLReader) -> [String: String] {
+        var result: [String: String] = [:]
+        for (name, value) in r.mapping(node, path) {
+            if let text = r.string(value, YAMLReader.child(path, name)) { result[name] = text }
+        }
+        return result
+    }
+
+    static func checkSubscribed(_ subject: String, _ subscribed: [String], _ path: String, _ node: Node, _ r: inout YAMLReader) {
+        guard !subscribed.isEmpty, !subscribed.contains(where: { SubjectPattern($0).matches(subject) }) else { return }
+        r.fail(path, "the config's nats.subjects (\(subscribed.joined(separator: ", "))) do not include \"\(subject)\"", node)
+    }
+
+    /// Decodes a YAML mapping with the service's own JSON decoder: every
+    /// scalar goes over as a JSON string, which the decoder takes for
+    /// strings, numbers and enum names alike.
+    static func decode<Value>(_ node: Node, _ path: String, _ r: inout YAMLReader,
+                              _ decoder: (UnsafeRawBufferPointer) throws(EventRejection) -> Value) -> Value? {
+        guard case .mapping = node else {
+            r.fail(path, "expected a mapping of fields, found \(YAMLReader.kind(node))", node)
+            return nil
+        }
+        let data: Data
+        do {
+            data = try JSONSerialization.data(withJSONObject: jsonObject(node))
+        } catch {
+            r.fail(path, "cannot read: \(error)", node)
+            return nil
+        }
+        let result = data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Result<Value, EventRejection> in
+            do throws(EventRejection) {
+                return .success(try decoder(bytes))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case .success(let value):
+            return value
+        case .failure(let rejection):
+            r.fail(path, rejection.detail, node)
+            return nil
+        }
+    }
+
+    static func jsonObject(_ node: Node) -> Any {
+        switch node {
+        case .scalar(let scalar):
+            return YAMLReader.isNull(node) ? NSNull() : scalar.string
+        case .mapping(let mapping):
+            var object: [String: Any] = [:]
+            for (key, value) in mapping {
+                if case .scalar(let name) = key { object[name.string] = jsonObject(value) }
+            }
+            return object
+        case .sequence(let sequence):
+            return sequence.map(jsonObject)
+        case .alias:
+            return NSNull()
+        }
+    }
+}
