@@ -1,0 +1,108 @@
+import AlertService
+import AlertTestSupport
+import Foundation
+import Testing
+
+/// `nats-alerter test`: the shipped scenario files pass, a wrong expectation
+/// fails with a diff that says what differs and where, an invalid file is
+/// refused with YAML paths.
+@Suite("Config scenarios (nats-alerter test)")
+struct ConfigScenarioTests {
+    static let testsDirectory = packageRoot.appendingPathComponent("config/tests")
+
+    static func shippedFiles() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: testsDirectory.path)
+            .filter { $0.hasSuffix(".yaml") }.sorted().map { testsDirectory.appendingPathComponent($0).path }
+    }
+
+    /// Parses scenario text as if it were a file in config/tests.
+    static func scenarioFile(_ yaml: String) throws -> ScenarioFile {
+        try ScenarioFileReader.parse(yaml: yaml, file: "wrong.yaml", baseDirectory: testsDirectory.path)
+    }
+
+    @Test("every shipped scenario file in config/tests passes against its config")
+    func shippedScenariosPass() async throws {
+        let files = try Self.shippedFiles()
+        #expect(files.count >= 2)
+        let result = await ScenarioRunner.test(paths: files)
+        #expect(result.status == 0, "\(result.output)\n\(result.errors)")
+        #expect(result.errors.isEmpty)
+        for file in files {
+            #expect(result.output.contains("\(file): "), "\(file) was not run")
+        }
+        #expect(!result.output.contains("FAIL"), "\(result.output)")
+    }
+
+    @Test("a wrong expectation fails: missing and unexpected alerts, with the expectation's YAML path and line")
+    func wrongAlertsShowADiff() async throws {
+        let file = try Self.scenarioFile("""
+            config: ../alerter.yaml
+            scenarios:
+              - name: crash
+                events:
+                  - {at: 0s, subject: simulation_worker.process_crash, event: {alert_type: process_crash, severity: critical, source: worker-3}}
+                expect:
+                  - at: 0s
+                    receiver: oncall
+                    firing: [{source: worker-4}]
+                until: 5m
+            """)
+        let verdicts = await ScenarioRunner.run(file)
+        let verdict = try #require(verdicts.first)
+        #expect(!verdict.passed)
+        #expect(verdict.failures.count == 1)
+        let report = verdict.report
+        #expect(report.contains("FAIL  crash (scenarios[0], line 3)"), "\(report)")
+        #expect(report.contains("scenarios[0].expect[0] (line 7): at 0s to oncall: the notification sent differs"), "\(report)")
+        #expect(report.contains("missing firing:    {source=\"worker-4\"}"), "\(report)")
+        #expect(report.contains("unexpected firing: {alertname=\"process_crash\", severity=\"critical\", source=\"worker-3\", subject=\"simulation_worker.process_crash\"}"), "\(report)")
+        #expect(report.contains("at 0s to oncall (alertmanager/0), group {alertname=\"process_crash\", source=\"worker-3\"}"), "\(report)")
+    }
+
+    @Test("an expectation at the wrong time is missing (with when the receiver did hear), and what was sent is unexpected")
+    func wrongTimeIsMissingAndUnexpected() async throws {
+        let file = try Self.scenarioFile("""
+            config: ../alerter.yaml
+            scenarios:
+              - name: grouped gpu errors
+                events:
+                  - {at: 0s, subject: system.error.gpu, event: {alert_type: gpu_ecc_error, severity: error, source: node-1}}
+                expect:
+                  - {at: 30s, receiver: oncall, firing: [gpu_ecc_error]}
+                until: 2m
+            """)
+        let verdict = try #require(await ScenarioRunner.run(file).first)
+        #expect(verdict.failures.count == 2, "\(verdict.report)")
+        let report = verdict.report
+        #expect(report.contains("scenarios[0].expect[0] (line 7): at 30s to oncall: nothing matching was sent"), "\(report)")
+        #expect(report.contains("nothing was sent at 30s"), "\(report)")
+        #expect(report.contains("oncall got notifications at: 10s"), "\(report)")
+        #expect(report.contains("unexpected notification:\n          at 10s to oncall (alertmanager/0), group {alertname=\"gpu_ecc_error\", source=\"node-1\"}"), "\(report)")
+    }
+
+    @Test("an invalid scenario file exits 2 and names each problem by YAML path and line")
+    func invalidFileIsRefused() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scenario-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("bad.yaml").path
+        try """
+            config: \(packageRoot.appendingPathComponent("config/alerter.yaml").path)
+            scenarios:
+              - name: typos
+                events:
+                  - {at: soon, subject: system.error.x, event: {alert_type: x, severity: huge}}
+                expect:
+                  - {at: 10s, receiver: nobody, firing: [x]}
+                  - {at: 20s, receiver: oncall, firng: [x]}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = await ScenarioRunner.test(paths: [path])
+        #expect(result.status == 2)
+        #expect(result.output.isEmpty)
+        let errors = result.errors
+        #expect(errors.contains("scenarios[0].events[0].at: \"soon\" is not a duration"), "\(errors)")
+        #expect(errors.contains("scenarios[0].events[0].event: field \"severity\": \"huge\" is not a known value (line 5)"), "\(errors)")
+        #expect(errors.contains("scenarios[0].expect[0].receiver: no receiver \"nobody\" in the config (have: oncall) (line 7)"), "\(errors)")
+        #expect(errors.contains("scenarios[0].expect[1].firng: unknown field; did you mean \"firing\"?"), "\(errors)")
+    }
+}
