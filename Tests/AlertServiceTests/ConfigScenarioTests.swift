@@ -33,6 +33,18 @@ struct ConfigScenarioTests {
         #expect(!result.output.contains("FAIL"), "\(result.output)")
     }
 
+    @Test("the example to copy in docs/testing-configs.md passes against config/alerter.yaml")
+    func documentedExamplePasses() async throws {
+        let page = try String(contentsOf: packageRoot.appendingPathComponent("docs/testing-configs.md"), encoding: .utf8)
+        let example = try #require(page.components(separatedBy: "```yaml\n").dropFirst().first?.components(separatedBy: "```").first)
+        #expect(example.contains("config: alerter.yaml"))
+        let file = try ScenarioFileReader.parse(yaml: example, file: "my-alerts.test.yaml",
+                                                baseDirectory: packageRoot.appendingPathComponent("config").path)
+        let verdicts = await ScenarioRunner.run(file)
+        #expect(verdicts.count == 1)
+        #expect(verdicts.filter { !$0.passed }.isEmpty, "\(verdicts.map(\.report).joined(separator: "\n"))")
+    }
+
     @Test("a wrong expectation fails: missing and unexpected alerts, with the expectation's YAML path and line")
     func wrongAlertsShowADiff() async throws {
         let file = try Self.scenarioFile("""
@@ -92,6 +104,7 @@ struct ConfigScenarioTests {
               - name: typos
                 events:
                   - {at: soon, subject: system.error.x, event: {alert_type: x, severity: huge}}
+                  - {at: 1s, subject: system.error.x, event: {alert_type: x, sevrity: warning}}
                 expect:
                   - {at: 10s, receiver: nobody, firing: [x]}
                   - {at: 20s, receiver: oncall, firng: [x]}
@@ -102,7 +115,8 @@ struct ConfigScenarioTests {
         let errors = result.errors
         #expect(errors.contains("scenarios[0].events[0].at: \"soon\" is not a duration"), "\(errors)")
         #expect(errors.contains("scenarios[0].events[0].event: field \"severity\": \"huge\" is not a known value (line 5)"), "\(errors)")
-        #expect(errors.contains("scenarios[0].expect[0].receiver: no receiver \"nobody\" in the config (have: oncall) (line 7)"), "\(errors)")
+        #expect(errors.contains("scenarios[0].expect[0].receiver: no receiver \"nobody\" in the config (have: oncall) (line 8)"), "\(errors)")
         #expect(errors.contains("scenarios[0].expect[1].firng: unknown field; did you mean \"firing\"?"), "\(errors)")
+        #expect(errors.contains("scenarios[0].events[1].event.sevrity: unknown field; did you mean \"severity\"?"), "\(errors)")
     }
 }

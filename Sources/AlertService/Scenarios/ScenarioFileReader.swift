@@ -13,6 +13,15 @@ public enum ScenarioFileReader {
     static let sampleKeys: Set<String> = ["at", "subject", "sample"]
     static let silenceKeys: Set<String> = ["at", "matchers", "duration", "comment"]
     static let expectationKeys: Set<String> = ["at", "receiver", "integration", "group", "firing", "resolved"]
+    /// The fields `JSONEventDecoder` and `JSONSampleDecoder` read. The wire
+    /// decoders ignore others (a newer publisher's); a test file names them
+    /// as errors, so a misspelt field is not silently left out.
+    static let eventFields: Set<String> = [
+        "alert_type", "alertType", "severity", "status", "source", "summary", "description", "labels", "annotations",
+        "occurred_at_unix_ms", "occurredAtUnixMs", "current_value", "currentValue", "threshold_value", "thresholdValue",
+        "iteration", "dedup_key", "dedupKey", "event_id", "eventId", "generator_url", "generatorUrl",
+    ]
+    static let sampleFields: Set<String> = ["name", "value", "labels", "iteration", "occurred_at_unix_ms", "occurredAtUnixMs", "source"]
 
     public static func load(path: String) throws(ConfigError) -> ScenarioFile {
         let text: String
@@ -148,7 +157,7 @@ public enum ScenarioFileReader {
             return nil
         }
         let explicitSubject = fields.first { $0.0 == "subject" }.flatMap { r.string($0.1, YAMLReader.child(path, "subject")) }
-        let decoded = decode(body, YAMLReader.child(path, "event"), &r) { bytes throws(EventRejection) in
+        let decoded = decode(body, YAMLReader.child(path, "event"), fields: eventFields, &r) { bytes throws(EventRejection) in
             try JSONEventDecoder.decode(bytes, subject: "")
         }
         guard var event = decoded else { return nil }
@@ -183,7 +192,7 @@ public enum ScenarioFileReader {
         if !config.rules.contains(where: { $0.subjects.contains { $0.matches(subject) } }) {
             r.fail(YAMLReader.child(path, "subject"), "no rule of the config reads samples on \"\(subject)\"", node)
         }
-        let decoded = decode(body, YAMLReader.child(path, "sample"), &r) { bytes throws(EventRejection) in
+        let decoded = decode(body, YAMLReader.child(path, "sample"), fields: sampleFields, &r) { bytes throws(EventRejection) in
             try JSONSampleDecoder.decode(bytes, subject: subject)
         }
         guard let sample = decoded else { return nil }
@@ -290,12 +299,15 @@ public enum ScenarioFileReader {
     /// Decodes a YAML mapping with the service's own JSON decoder: every
     /// scalar goes over as a JSON string, which the decoder takes for
     /// strings, numbers and enum names alike.
-    static func decode<Value>(_ node: Node, _ path: String, _ r: inout YAMLReader,
+    static func decode<Value>(_ node: Node, _ path: String, fields: Set<String>, _ r: inout YAMLReader,
                               _ decoder: (UnsafeRawBufferPointer) throws(EventRejection) -> Value) -> Value? {
         guard case .mapping = node else {
             r.fail(path, "expected a mapping of fields, found \(YAMLReader.kind(node))", node)
             return nil
         }
+        let before = r.issues.count
+        _ = r.mapping(node, path, allowed: fields)
+        guard r.issues.count == before else { return nil }
         let data: Data
         do {
             data = try JSONSerialization.data(withJSONObject: jsonObject(node))
