@@ -105,6 +105,7 @@ struct ConfigScenarioTests {
                 events:
                   - {at: soon, subject: system.error.x, event: {alert_type: x, severity: huge}}
                   - {at: 1s, subject: system.error.x, event: {alert_type: x, sevrity: warning}}
+                  - {at: 2s, subject: system.error.x, event: {alert_type: x, labels: {bad-name: v}}}
                 expect:
                   - {at: 10s, receiver: nobody, firing: [x]}
                   - {at: 20s, receiver: oncall, firng: [x]}
@@ -115,8 +116,9 @@ struct ConfigScenarioTests {
         let errors = result.errors
         #expect(errors.contains("scenarios[0].events[0].at: \"soon\" is not a duration"), "\(errors)")
         #expect(errors.contains("scenarios[0].events[0].event: field \"severity\": \"huge\" is not a known value (line 5)"), "\(errors)")
-        #expect(errors.contains("scenarios[0].expect[0].receiver: no receiver \"nobody\" in the config (have: oncall) (line 8)"), "\(errors)")
+        #expect(errors.contains("scenarios[0].expect[0].receiver: no receiver \"nobody\" in the config (have: oncall) (line 9)"), "\(errors)")
         #expect(errors.contains("scenarios[0].expect[1].firng: unknown field; did you mean \"firing\"?"), "\(errors)")
+        #expect(errors.contains("scenarios[0].events[2].event: the service would reject this event: "), "\(errors)")
         #expect(errors.contains("scenarios[0].events[1].event.sevrity: unknown field; did you mean \"severity\"?"), "\(errors)")
     }
 }

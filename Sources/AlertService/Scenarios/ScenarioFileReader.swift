@@ -24,24 +24,14 @@ public enum ScenarioFileReader {
     static let sampleFields: Set<String> = ["name", "value", "labels", "iteration", "occurred_at_unix_ms", "occurredAtUnixMs", "source"]
 
     public static func load(path: String) throws(ConfigError) -> ScenarioFile {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: path, issues: [ConfigIssue(path: "", message: "cannot read the file: \(error.localizedDescription)")])
-        }
+        let text = try YAMLReader.text(ofFile: path)
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return try parse(yaml: text, file: path, baseDirectory: base)
     }
 
     /// Parses scenario text; a `config:` path resolves against `baseDirectory`.
     public static func parse(yaml: String, file: String, baseDirectory: String) throws(ConfigError) -> ScenarioFile {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch {
-            throw ConfigError(file: file, issues: [ConfigIssue(path: "", message: "not valid YAML: \(error)")])
-        }
+        let root = try YAMLReader.compose(yaml, file: file)
         var reader = YAMLReader()
         let sections = reader.mapping(root, "", allowed: fileKeys)
         let section = { (name: String) in sections.first { $0.0 == name }?.1 }
@@ -169,12 +159,7 @@ public enum ScenarioFileReader {
         lastSubject[event.alertType] = subject
         event.subject = subject
         checkSubscribed(subject, config.nats.subjects, YAMLReader.child(path, "subject"), node, &r)
-        do throws(EventRejection) {
-            try event.validate(config.nats.limits)
-        } catch {
-            r.fail(YAMLReader.child(path, "event"), "the service would reject this event: \(error.detail)", body)
-            return nil
-        }
+        guard accepted("event", path, body, &r, { () throws(EventRejection) in try event.validate(config.nats.limits) }) else { return nil }
         return time.map { TimedInput(at: $0, input: .event(event), path: path) }
     }
 
@@ -196,12 +181,7 @@ public enum ScenarioFileReader {
             try JSONSampleDecoder.decode(bytes, subject: subject)
         }
         guard let sample = decoded else { return nil }
-        do throws(EventRejection) {
-            try sample.validate(config.nats.limits)
-        } catch {
-            r.fail(YAMLReader.child(path, "sample"), "the service would reject this sample: \(error.detail)", body)
-            return nil
-        }
+        guard accepted("sample", path, body, &r, { () throws(EventRejection) in try sample.validate(config.nats.limits) }) else { return nil }
         return time.map { TimedInput(at: $0, input: .sample(sample), path: path) }
     }
 
@@ -289,6 +269,18 @@ public enum ScenarioFileReader {
             if let text = r.string(value, YAMLReader.child(path, name)) { result[name] = text }
         }
         return result
+    }
+
+    /// Whether the service's ingest checks (limits, label names) accept an event or sample; if not, the issue at `path.kind`.
+    static func accepted(_ kind: String, _ path: String, _ body: Node, _ r: inout YAMLReader,
+                         _ validate: () throws(EventRejection) -> Void) -> Bool {
+        do throws(EventRejection) {
+            try validate()
+            return true
+        } catch {
+            r.fail(YAMLReader.child(path, kind), "the service would reject this \(kind): \(error.detail)", body)
+            return false
+        }
     }
 
     static func checkSubscribed(_ subject: String, _ subscribed: [String], _ path: String, _ node: Node, _ r: inout YAMLReader) {
