@@ -109,6 +109,7 @@ struct ConfigScenarioTests {
                 expect:
                   - {at: 10s, receiver: nobody, firing: [x]}
                   - {at: 20s, receiver: oncall, firng: [x]}
+                  - {at: 30s, receiver: oncall, integration: slack, firing: [x]}
             """.write(toFile: path, atomically: true, encoding: .utf8)
         let result = await ScenarioRunner.test(paths: [path])
         #expect(result.status == 2)
@@ -118,6 +119,7 @@ struct ConfigScenarioTests {
         #expect(errors.contains("scenarios[0].events[0].event: field \"severity\": \"huge\" is not a known value (line 5)"), "\(errors)")
         #expect(errors.contains("scenarios[0].expect[0].receiver: no receiver \"nobody\" in the config (have: oncall) (line 9)"), "\(errors)")
         #expect(errors.contains("scenarios[0].expect[1].firng: unknown field; did you mean \"firing\"?"), "\(errors)")
+        #expect(errors.contains("scenarios[0].expect[2].integration: receiver \"oncall\" has no integration \"slack\" (has: alertmanager/0)"), "\(errors)")
         #expect(errors.contains("scenarios[0].events[2].event: the service would reject this event: "), "\(errors)")
         #expect(errors.contains("scenarios[0].events[1].event.sevrity: unknown field; did you mean \"severity\"?"), "\(errors)")
     }

@@ -243,6 +243,12 @@ public enum ScenarioFileReader {
                 break
             }
         }
+        if let integration = expectation.integration, let policy = config.engine.receivers[expectation.receiver] {
+            let names = policy.integrations.map(\.name)
+            if !names.contains(where: { ScenarioVerdict.integration($0, is: integration) }) {
+                r.fail(YAMLReader.child(path, "integration"), "receiver \"\(expectation.receiver)\" has no integration \"\(integration)\" (has: \(names.isEmpty ? "none" : names.joined(separator: ", ")))", node)
+            }
+        }
         if expectation.receiver.isEmpty, !fields.contains(where: { $0.0 == "receiver" }) {
             r.fail(YAMLReader.child(path, "receiver"), "missing: the receiver the notification goes to", node)
         }
