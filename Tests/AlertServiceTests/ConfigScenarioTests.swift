@@ -1,3 +1,4 @@
+import AlertCore
 import AlertService
 import AlertTestSupport
 import Foundation
@@ -90,6 +91,27 @@ struct ConfigScenarioTests {
         #expect(report.contains("nothing was sent at 30s"), "\(report)")
         #expect(report.contains("oncall got notifications at: 10s"), "\(report)")
         #expect(report.contains("unexpected notification:\n          at 10s to oncall (alertmanager/0), group {alertname=\"gpu_ecc_error\", source=\"node-1\"}"), "\(report)")
+    }
+
+    @Test("an error in an inline config is named under config. with its line in the scenario file")
+    func inlineConfigErrorsHaveFileLines() throws {
+        let yaml = """
+            # a comment
+            config:
+              route:
+                receiver: oncall
+                group_wait: 1s
+              receivers:
+                - name: oncall
+                  slack_configs: [{channel: "#x"}]
+            scenarios:
+              - name: x
+                expect: [{at: 0s, receiver: oncall, firing: [x]}]
+            """
+        let error = try #require(#expect(throws: ConfigError.self) { try Self.scenarioFile(yaml) })
+        let issue = try #require(error.issues.first { $0.path == "config.receivers[0].slack_configs[0].api_url" }, "\(error)")
+        #expect(issue.line == 7, "\(error)")
+        #expect(error.issues.count == 1, "no follow-on errors from checks against a config that did not load: \(error)")
     }
 
     @Test("an invalid scenario file exits 2 and names each problem by YAML path and line")

@@ -24,7 +24,11 @@ struct YAMLReader {
     }
 
     mutating func fail(_ path: String, _ message: String, _ node: Node? = nil) {
-        issues.append(ConfigIssue(path: path, message: message, line: node?.mark.map { $0.line }))
+        fail(path, message, line: node?.mark.map { $0.line })
+    }
+
+    mutating func fail(_ path: String, _ message: String, line: Int?) {
+        issues.append(ConfigIssue(path: path, message: message, line: line))
     }
 
     static func child(_ path: String, _ key: String) -> String {

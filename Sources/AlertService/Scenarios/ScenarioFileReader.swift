@@ -37,7 +37,7 @@ public enum ScenarioFileReader {
         let section = { (name: String) in sections.first { $0.0 == name }?.1 }
         var config: AlerterConfig?
         if let node = section("config") {
-            config = readConfig(node, baseDirectory: baseDirectory, &reader)
+            config = readConfig(node, text: yaml, baseDirectory: baseDirectory, &reader)
         } else {
             reader.fail("config", "missing: a config file path (relative to this file) or an inline config mapping")
         }
@@ -46,7 +46,8 @@ public enum ScenarioFileReader {
             let items = reader.sequence(node, "scenarios")
             if items.isEmpty { reader.fail("scenarios", "at least one scenario is needed", node) }
             for (index, item) in items.enumerated() {
-                scenarios.append(readScenario(item, "scenarios[\(index)]", config: config ?? AlerterConfig(), &reader))
+                // Without a valid config, only what does not depend on it is checked.
+                scenarios.append(readScenario(item, "scenarios[\(index)]", config: config ?? AlerterConfig(), checkAgainstConfig: config != nil, &reader))
             }
         } else {
             reader.fail("scenarios", "missing: a list of scenarios")
@@ -57,37 +58,61 @@ public enum ScenarioFileReader {
 
     // MARK: Sections
 
-    static func readConfig(_ node: Node, baseDirectory: String, _ r: inout YAMLReader) -> AlerterConfig? {
+    static func readConfig(_ node: Node, text: String, baseDirectory: String, _ r: inout YAMLReader) -> AlerterConfig? {
+        var firstLine = 1
         do throws(ConfigError) {
             switch node {
             case .scalar(let scalar):
                 let path = scalar.string.hasPrefix("/") ? scalar.string : baseDirectory + "/" + scalar.string
                 return try ConfigLoader.load(path: path, requireNATS: false)
             case .mapping:
-                let text: String
-                do {
-                    text = try Yams.serialize(node: node)
-                } catch {
-                    r.fail("config", "cannot read the inline config: \(error)", node)
-                    return nil
+                let inline: String
+                if let (block, line) = blockText(of: node, in: text) {
+                    (inline, firstLine) = (block, line)
+                } else {
+                    do {
+                        inline = try Yams.serialize(node: node)
+                    } catch {
+                        r.fail("config", "cannot read the inline config: \(error)", node)
+                        return nil
+                    }
                 }
-                return try ConfigLoader.parse(yaml: text, file: "config", baseDirectory: baseDirectory, requireNATS: false)
+                return try ConfigLoader.parse(yaml: inline, file: "config", baseDirectory: baseDirectory, requireNATS: false)
             default:
                 r.fail("config", "expected a config file path or an inline config mapping, found \(YAMLReader.kind(node))", node)
                 return nil
             }
         } catch {
-            if case .mapping = node {
-                // An inline config's issue lines count from its own start: the line given is the config key's.
-                for issue in error.issues { r.fail(YAMLReader.child("config", issue.path), issue.message, node) }
-            } else {
-                for issue in error.issues { r.fail("config", "\(error.file): \(issue)", node) }
+            for issue in error.issues {
+                if case .mapping = node {
+                    r.fail(YAMLReader.child("config", issue.path), issue.message, line: issue.line.map { $0 + firstLine - 1 } ?? node.mark?.line)
+                } else {
+                    r.fail("config", "\(error.file): \(issue)", node)
+                }
             }
             return nil
         }
     }
 
-    static func readScenario(_ node: Node, _ path: String, config: AlerterConfig, _ r: inout YAMLReader) -> ConfigScenario {
+    /// A block mapping's own lines, unindented, and the line they start at,
+    /// so the config loader's line numbers map back onto the scenario file.
+    /// Nil for a flow mapping (`config: {...}`).
+    static func blockText(of node: Node, in text: String) -> (String, Int)? {
+        guard case .mapping(let mapping) = node, mapping.style == .block, let mark = node.mark else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard mark.line >= 1, mark.line <= lines.count else { return nil }
+        // It ends where a line starts at column 1 again (the next top-level key).
+        var end = mark.line
+        while end < lines.count, lines[end].first.map({ $0 == " " || $0 == "#" }) ?? true { end += 1 }
+        let indent = mark.column - 1
+        let body = lines[(mark.line - 1)..<end].map { line in
+            line.prefix(indent).allSatisfy { $0 == " " } ? line.dropFirst(min(indent, line.count)) : line[...]
+        }
+        return (body.joined(separator: "\n"), mark.line)
+    }
+
+    static func readScenario(_ node: Node, _ path: String, config: AlerterConfig, checkAgainstConfig: Bool,
+                             _ r: inout YAMLReader) -> ConfigScenario {
         var scenario = ConfigScenario(name: path, path: path, line: node.mark?.line, start: ConfigScenario.defaultStart,
                                       inputs: [], expectations: [], until: 0)
         var until: Double?
@@ -106,7 +131,7 @@ public enum ScenarioFileReader {
                 }
             case "samples":
                 for (index, item) in r.sequence(value, child).enumerated() {
-                    if let input = readSample(item, "\(child)[\(index)]", config: config, &r) { scenario.inputs.append(input) }
+                    if let input = readSample(item, "\(child)[\(index)]", config: config, checkAgainstConfig: checkAgainstConfig, &r) { scenario.inputs.append(input) }
                 }
             case "silences":
                 for (index, item) in r.sequence(value, child).enumerated() {
@@ -114,7 +139,7 @@ public enum ScenarioFileReader {
                 }
             case "expect":
                 for (index, item) in r.sequence(value, child).enumerated() {
-                    if let expectation = readExpectation(item, "\(child)[\(index)]", config: config, &r) { scenario.expectations.append(expectation) }
+                    if let expectation = readExpectation(item, "\(child)[\(index)]", config: config, checkAgainstConfig: checkAgainstConfig, &r) { scenario.expectations.append(expectation) }
                 }
             default:
                 until = r.duration(value, child).map(\.seconds)
@@ -163,7 +188,7 @@ public enum ScenarioFileReader {
         return time.map { TimedInput(at: $0, input: .event(event), path: path) }
     }
 
-    static func readSample(_ node: Node, _ path: String, config: AlerterConfig, _ r: inout YAMLReader) -> TimedInput? {
+    static func readSample(_ node: Node, _ path: String, config: AlerterConfig, checkAgainstConfig: Bool, _ r: inout YAMLReader) -> TimedInput? {
         let fields = r.mapping(node, path, allowed: sampleKeys)
         let time = at(fields, path, node, &r)
         guard let subject = fields.first(where: { $0.0 == "subject" }).flatMap({ r.string($0.1, YAMLReader.child(path, "subject")) }) else {
@@ -174,7 +199,7 @@ public enum ScenarioFileReader {
             r.fail(YAMLReader.child(path, "sample"), "missing: the MetricSample's fields (value, labels, iteration, source, ...)", node)
             return nil
         }
-        if !config.rules.contains(where: { $0.subjects.contains { $0.matches(subject) } }) {
+        if checkAgainstConfig, !config.rules.contains(where: { $0.subjects.contains { $0.matches(subject) } }) {
             r.fail(YAMLReader.child(path, "subject"), "no rule of the config reads samples on \"\(subject)\"", node)
         }
         let decoded = decode(body, YAMLReader.child(path, "sample"), fields: sampleFields, &r) { bytes throws(EventRejection) in
@@ -219,7 +244,8 @@ public enum ScenarioFileReader {
         return TimedInput(at: time, input: .silence(matchers: matchers, duration: duration, comment: comment), path: path)
     }
 
-    static func readExpectation(_ node: Node, _ path: String, config: AlerterConfig, _ r: inout YAMLReader) -> ExpectedNotification? {
+    static func readExpectation(_ node: Node, _ path: String, config: AlerterConfig, checkAgainstConfig: Bool,
+                                _ r: inout YAMLReader) -> ExpectedNotification? {
         let fields = r.mapping(node, path, allowed: expectationKeys)
         let time = at(fields, path, node, &r)
         var expectation = ExpectedNotification(at: time ?? 0, receiver: "", firing: [], resolved: [], path: path, line: node.mark?.line)
@@ -228,7 +254,7 @@ public enum ScenarioFileReader {
             switch key {
             case "receiver":
                 expectation.receiver = r.string(value, child) ?? ""
-                if !expectation.receiver.isEmpty, config.engine.receivers[expectation.receiver] == nil {
+                if checkAgainstConfig, !expectation.receiver.isEmpty, config.engine.receivers[expectation.receiver] == nil {
                     r.fail(child, "no receiver \"\(expectation.receiver)\" in the config (have: \(config.engine.receivers.keys.sorted().joined(separator: ", ")))", value)
                 }
             case "integration":
