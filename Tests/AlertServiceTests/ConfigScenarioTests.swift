@@ -46,6 +46,23 @@ struct ConfigScenarioTests {
         #expect(verdicts.filter { !$0.passed }.isEmpty, "\(verdicts.map(\.report).joined(separator: "\n"))")
     }
 
+    @Test("a silence at the same time as an event mutes it, wherever the file lists it")
+    func silenceFirstAtOneTime() async throws {
+        let file = try Self.scenarioFile("""
+            config: ../alerter.yaml
+            scenarios:
+              - name: muted from the start
+                events:
+                  # The terminal route's group_wait is 0s: the group flushes in the event's own step.
+                  - {at: 0s, subject: simulation_worker.process_crash, event: {alert_type: process_crash, severity: critical, source: w-1}}
+                silences:
+                  - {at: 0s, matchers: ['alertname="process_crash"'], duration: 1h}
+                until: 4m
+            """)
+        let verdict = try #require(await ScenarioRunner.run(file).first)
+        #expect(verdict.passed, "\(verdict.report)")
+    }
+
     @Test("a wrong expectation fails: missing and unexpected alerts, with the expectation's YAML path and line")
     func wrongAlertsShowADiff() async throws {
         let file = try Self.scenarioFile("""

@@ -145,8 +145,11 @@ public enum ScenarioFileReader {
                 until = r.duration(value, child).map(\.seconds)
             }
         }
-        // Inputs of one time apply in file order: events, samples, silences as listed.
-        scenario.inputs = scenario.inputs.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+        // At one time, silences first (a silence and an event at 0s: the event is muted), then the rest in file order.
+        func rank(_ input: TimedInput) -> Int { if case .silence = input.input { 0 } else { 1 } }
+        scenario.inputs = scenario.inputs.enumerated().sorted {
+            ($0.element.at, rank($0.element), $0.offset) < ($1.element.at, rank($1.element), $1.offset)
+        }.map(\.element)
         let latest = (scenario.inputs.map(\.at) + scenario.expectations.map(\.at)).max() ?? 0
         if let until, until < latest {
             r.fail(YAMLReader.child(path, "until"), "ends before the last event or expectation (\(PrometheusDuration.format(.seconds(latest))))", node)
