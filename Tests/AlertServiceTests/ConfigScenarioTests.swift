@@ -89,6 +89,28 @@ struct ConfigScenarioTests {
         #expect(report.contains("at 0s to oncall (alertmanager/0), group {alertname=\"process_crash\", source=\"worker-3\"}"), "\(report)")
     }
 
+    @Test("with several groups sent at that time, the failure compares with the nearest one")
+    func differenceAgainstNearestGroup() async throws {
+        let file = try Self.scenarioFile("""
+            config: ../alerter.yaml
+            scenarios:
+              - name: two sources
+                events:
+                  - {at: 0s, subject: system.error.gpu, event: {alert_type: gpu_ecc_error, severity: error, source: node-1}}
+                  - {at: 0s, subject: system.error.gpu, event: {alert_type: gpu_ecc_error, severity: error, source: node-2, labels: {gpu: "3"}}}
+                expect:
+                  - {at: 10s, receiver: oncall, firing: [{source: node-1}]}
+                  - {at: 10s, receiver: oncall, firing: [{source: node-2, gpu: "4"}]}
+                until: 1m
+            """)
+        let verdict = try #require(await ScenarioRunner.run(file).first)
+        #expect(verdict.failures.count == 1, "\(verdict.report)")
+        let failure = try #require(verdict.failures.first)
+        #expect(failure.contains("scenarios[0].expect[1] (line 9): at 10s to oncall: the notification sent differs"), "\(failure)")
+        #expect(failure.contains("missing firing:    {gpu=\"4\", source=\"node-2\"}"), "\(failure)")
+        #expect(failure.contains("unexpected firing: {alertname=\"gpu_ecc_error\", gpu=\"3\""), "\(failure)")
+    }
+
     @Test("an expectation at the wrong time is missing (with when the receiver did hear), and what was sent is unexpected")
     func wrongTimeIsMissingAndUnexpected() async throws {
         let file = try Self.scenarioFile("""

@@ -26,7 +26,7 @@ public struct ScenarioVerdict: Sendable {
             if let first = matching.first {
                 let taken = expectation.integration == nil ? matching.filter { sent[$0].groupKey == sent[first].groupKey } : [first]
                 unclaimed.removeAll { taken.contains($0) }
-            } else if let closest = candidates.first {
+            } else if let closest = candidates.min(by: { Self.distance(expectation, sent[$0]) < Self.distance(expectation, sent[$1]) }) {
                 failures.append(Self.difference(expectation, sent[closest]))
                 let taken = candidates.filter { sent[$0].groupKey == sent[closest].groupKey && Self.sameAlerts(sent[$0], sent[closest]) }
                 unclaimed.removeAll { taken.contains($0) }
@@ -77,10 +77,15 @@ public struct ScenarioVerdict: Sendable {
         return name == normalized || name.hasPrefix(normalized + "/")
     }
 
-    static func alertsMatch(_ expectation: ExpectedNotification, _ notification: CapturedNotification) -> Bool {
+    /// How many alerts are missing or unexpected: the notification a failed expectation is compared with is the nearest.
+    static func distance(_ expectation: ExpectedNotification, _ notification: CapturedNotification) -> Int {
         let firing = pair(expectation.firing, notification.firing)
         let resolved = pair(expectation.resolved, notification.resolved)
-        return firing.missing.isEmpty && firing.unexpected.isEmpty && resolved.missing.isEmpty && resolved.unexpected.isEmpty
+        return firing.missing.count + firing.unexpected.count + resolved.missing.count + resolved.unexpected.count
+    }
+
+    static func alertsMatch(_ expectation: ExpectedNotification, _ notification: CapturedNotification) -> Bool {
+        distance(expectation, notification) == 0
     }
 
     static func sameAlerts(_ a: CapturedNotification, _ b: CapturedNotification) -> Bool {
