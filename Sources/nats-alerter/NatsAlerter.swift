@@ -391,8 +391,11 @@ extension NatsAlerter {
         @Argument(help: "Scenario files.")
         var files: [String]
 
+        @Flag(help: "Print every notification sent under each scenario (to write or fix expectations).")
+        var showSent = false
+
         func run() async throws {
-            let result = await ScenarioRunner.test(paths: files)
+            let result = await ScenarioRunner.test(paths: files, showSent: showSent)
             if !result.output.isEmpty { print(result.output) }
             if !result.errors.isEmpty { FileHandle.standardError.write(Data((result.errors + "\n").utf8)) }
             if result.status != 0 { throw ExitCode(result.status) }

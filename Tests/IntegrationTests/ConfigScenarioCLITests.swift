@@ -6,7 +6,7 @@ import Testing
 /// with a diff when one fails, 2 with YAML paths for an invalid file.
 @Suite("CLI: nats-alerter test")
 struct ConfigScenarioCLITests {
-    @Test("the shipped scenario files pass (exit 0); a wrong expectation exits 1 with its diff; an invalid file exits 2 with its YAML path")
+    @Test("the shipped scenario files pass (exit 0), --show-sent lists what was sent; a wrong expectation exits 1 with its diff; an invalid file exits 2 with its YAML path")
     func exitStatuses() async throws {
         let directory = try makeTemporaryDirectory("scenario-cli")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -17,6 +17,13 @@ struct ConfigScenarioCLITests {
         #expect(passing.status == 0, "\(passing.output)")
         #expect(passing.output.contains("\(shipped[0]): 7 scenarios, all passed"), "\(passing.output)")
         #expect(passing.output.contains("  ok    a crashed worker pages on-call at once and once only"), "\(passing.output)")
+
+        let shown = try await AlerterProcess.run(["test", "--show-sent", shipped[0]], directory: directory)
+        #expect(shown.status == 0, "\(shown.output)")
+        #expect(shown.output.contains("""
+                sent:
+                  at 0s to oncall (alertmanager/0), group {alertname="process_crash", source="worker-3"}
+            """), "\(shown.output)")
 
         let config = packageRoot.appendingPathComponent("config/alerter.yaml").path
         let wrong = directory.appendingPathComponent("wrong.yaml")

@@ -103,7 +103,8 @@ extension ScenarioRunner {
     /// `nats-alerter test`: reads and runs each file. Status 2 when a file
     /// is invalid (its errors by YAML path in `errors`), else 1 when a
     /// scenario failed, else 0.
-    public static func test(paths: [String]) async -> (output: String, errors: String, status: Int32) {
+    /// - Parameter showSent: print every notification sent under each scenario.
+    public static func test(paths: [String], showSent: Bool = false) async -> (output: String, errors: String, status: Int32) {
         var output: [String] = [], errors: [String] = []
         var invalid = false, failed = false
         for path in paths {
@@ -120,7 +121,7 @@ extension ScenarioRunner {
             failed = failed || failures > 0
             output.append("\(path): \(verdicts.count) scenario\(verdicts.count == 1 ? "" : "s"), "
                           + (failures == 0 ? "all passed" : "\(failures) failed"))
-            output += verdicts.map(\.report)
+            output += verdicts.map { showSent ? $0.report + "\n    sent:\n" + $0.transcript : $0.report }
         }
         return (output.joined(separator: "\n"), errors.joined(separator: "\n"), invalid ? 2 : failed ? 1 : 0)
     }

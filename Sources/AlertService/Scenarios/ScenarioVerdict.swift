@@ -8,6 +8,8 @@ public struct ScenarioVerdict: Sendable {
     public var path: String
     public var line: Int?
     public var failures: [String]
+    /// Everything sent up to `until`, in time order.
+    public var sent: [CapturedNotification]
     public var passed: Bool { failures.isEmpty }
 
     /// Matches expectations to what was sent, in order: an expectation takes
@@ -19,6 +21,7 @@ public struct ScenarioVerdict: Sendable {
         path = scenario.path
         line = scenario.line
         failures = []
+        self.sent = sent
         var unclaimed = Array(sent.indices)
         for expectation in scenario.expectations {
             let candidates = unclaimed.filter { Self.addresses(expectation, sent[$0]) }
@@ -59,6 +62,11 @@ public struct ScenarioVerdict: Sendable {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// What was sent, one notification per integration, for writing expectations (`test --show-sent`).
+    public var transcript: String {
+        sent.isEmpty ? "      (nothing sent)" : sent.map { Self.describe($0, indent: "      ") }.joined(separator: "\n")
     }
 
     // MARK: Matching
