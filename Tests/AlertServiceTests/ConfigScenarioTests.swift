@@ -21,6 +21,11 @@ struct ConfigScenarioTests {
         try ScenarioFileReader.parse(yaml: yaml, file: "wrong.yaml", baseDirectory: testsDirectory.path)
     }
 
+    /// Runs the only scenario of a text in config/tests.
+    static func verdict(_ yaml: String) async throws -> ScenarioVerdict {
+        try #require(await ScenarioRunner.run(try scenarioFile(yaml)).first)
+    }
+
     @Test("every shipped scenario file in config/tests passes against its config")
     func shippedScenariosPass() async throws {
         let files = try Self.shippedFiles()
@@ -48,7 +53,7 @@ struct ConfigScenarioTests {
 
     @Test("a silence at the same time as an event mutes it, wherever the file lists it")
     func silenceFirstAtOneTime() async throws {
-        let file = try Self.scenarioFile("""
+        let verdict = try await Self.verdict("""
             config: ../alerter.yaml
             scenarios:
               - name: muted from the start
@@ -59,13 +64,12 @@ struct ConfigScenarioTests {
                   - {at: 0s, matchers: ['alertname="process_crash"'], duration: 1h}
                 until: 4m
             """)
-        let verdict = try #require(await ScenarioRunner.run(file).first)
         #expect(verdict.passed, "\(verdict.report)")
     }
 
     @Test("a wrong expectation fails: missing and unexpected alerts, with the expectation's YAML path and line")
     func wrongAlertsShowADiff() async throws {
-        let file = try Self.scenarioFile("""
+        let verdict = try await Self.verdict("""
             config: ../alerter.yaml
             scenarios:
               - name: crash
@@ -77,8 +81,6 @@ struct ConfigScenarioTests {
                     firing: [{source: worker-4}]
                 until: 5m
             """)
-        let verdicts = await ScenarioRunner.run(file)
-        let verdict = try #require(verdicts.first)
         #expect(!verdict.passed)
         #expect(verdict.failures.count == 1)
         let report = verdict.report
@@ -91,7 +93,7 @@ struct ConfigScenarioTests {
 
     @Test("with several groups sent at that time, the failure compares with the nearest one")
     func differenceAgainstNearestGroup() async throws {
-        let file = try Self.scenarioFile("""
+        let verdict = try await Self.verdict("""
             config: ../alerter.yaml
             scenarios:
               - name: two sources
@@ -103,7 +105,6 @@ struct ConfigScenarioTests {
                   - {at: 10s, receiver: oncall, firing: [{source: node-2, gpu: "4"}]}
                 until: 1m
             """)
-        let verdict = try #require(await ScenarioRunner.run(file).first)
         #expect(verdict.failures.count == 1, "\(verdict.report)")
         let failure = try #require(verdict.failures.first)
         #expect(failure.contains("scenarios[0].expect[1] (line 9): at 10s to oncall: the notification sent differs"), "\(failure)")
@@ -113,7 +114,7 @@ struct ConfigScenarioTests {
 
     @Test("an expectation at the wrong time is missing (with when the receiver did hear), and what was sent is unexpected")
     func wrongTimeIsMissingAndUnexpected() async throws {
-        let file = try Self.scenarioFile("""
+        let verdict = try await Self.verdict("""
             config: ../alerter.yaml
             scenarios:
               - name: grouped gpu errors
@@ -123,7 +124,6 @@ struct ConfigScenarioTests {
                   - {at: 30s, receiver: oncall, firing: [gpu_ecc_error]}
                 until: 2m
             """)
-        let verdict = try #require(await ScenarioRunner.run(file).first)
         #expect(verdict.failures.count == 2, "\(verdict.report)")
         let report = verdict.report
         #expect(report.contains("scenarios[0].expect[0] (line 7): at 30s to oncall: nothing matching was sent"), "\(report)")
