@@ -12,7 +12,7 @@ struct NatsAlerter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nats-alerter",
         abstract: "Turns critical events published on NATS into deduplicated, well-behaved alerts.",
-        subcommands: [Run.self, CheckConfig.self, Send.self, SendSample.self, Routes.self, Template.self, BenchRules.self],
+        subcommands: [Run.self, CheckConfig.self, Send.self, SendSample.self, Routes.self, Template.self, TestScenarios.self, BenchRules.self],
         defaultSubcommand: Run.self
     )
 }
@@ -371,6 +371,34 @@ extension NatsAlerter {
                 let notification = try SampleAlerts.notification(file: alerts, receiver: receiver, route: Route(root: config.engine.route))
                 print(try NotificationPreview.render(receiver: receiverConfig, notification: notification, templates: config.templates, externalURL: config.externalURL))
             }
+        }
+    }
+}
+
+extension NatsAlerter {
+    struct TestScenarios: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "test",
+            abstract: "Run scenario files against a config on a virtual clock and compare the notifications with those expected.",
+            discussion: """
+                Each file names a config and scenarios: events, metric samples and silences at times after the \
+                start (at: 5m30s), and the notifications expected (at, receiver, integration, group, firing, \
+                resolved). Nothing connects or sends. Exit status: 0 all passed, 1 a scenario failed, \
+                2 a file is invalid (errors by YAML path). Format: docs/testing-configs.md.
+                """
+        )
+
+        @Argument(help: "Scenario files.")
+        var files: [String]
+
+        @Flag(help: "Print every notification sent under each scenario (to write or fix expectations).")
+        var showSent = false
+
+        func run() async throws {
+            let result = await ScenarioRunner.test(paths: files, showSent: showSent)
+            if !result.output.isEmpty { print(result.output) }
+            if !result.errors.isEmpty { FileHandle.standardError.write(Data((result.errors + "\n").utf8)) }
+            if result.status != 0 { throw ExitCode(result.status) }
         }
     }
 }

@@ -20,12 +20,7 @@ public enum ConfigLoader {
     ///   routing (`check-config`, `routes`): a plain Alertmanager file, which
     ///   has no `nats` section, then loads with a note.
     public static func load(path: String, requireNATS: Bool = true) throws(ConfigError) -> AlerterConfig {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: path, issues: [ConfigIssue(path: "", message: "cannot read the file: \(error.localizedDescription)")])
-        }
+        let text = try YAMLReader.text(ofFile: path)
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return try parse(yaml: text, file: path, baseDirectory: base, requireNATS: requireNATS)
     }
@@ -33,12 +28,7 @@ public enum ConfigLoader {
     /// Parses config text. Relative `*_file` paths resolve against `baseDirectory`.
     public static func parse(yaml: String, file: String = "<config>", baseDirectory: String = ".",
                              requireNATS: Bool = true) throws(ConfigError) -> AlerterConfig {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch {
-            throw ConfigError(file: file, issues: [ConfigIssue(path: "", message: "not valid YAML: \(error)")])
-        }
+        let root = try YAMLReader.compose(yaml, file: file)
         var reader = YAMLReader()
         var config = AlerterConfig()
         config.sourceYAML = yaml

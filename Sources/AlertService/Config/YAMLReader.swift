@@ -5,8 +5,30 @@ import Yams
 struct YAMLReader {
     private(set) var issues: [ConfigIssue] = []
 
+    /// A file's text, or the error that says why it cannot be read.
+    static func text(ofFile path: String) throws(ConfigError) -> String {
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, issues: [ConfigIssue(path: "", message: "cannot read the file: \(error.localizedDescription)")])
+        }
+    }
+
+    /// The YAML tree of a text, or the error that says why it is not YAML.
+    static func compose(_ yaml: String, file: String) throws(ConfigError) -> Node? {
+        do {
+            return try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigError(file: file, issues: [ConfigIssue(path: "", message: "not valid YAML: \(error)")])
+        }
+    }
+
     mutating func fail(_ path: String, _ message: String, _ node: Node? = nil) {
-        issues.append(ConfigIssue(path: path, message: message, line: node?.mark.map { $0.line }))
+        fail(path, message, line: node?.mark.map { $0.line })
+    }
+
+    mutating func fail(_ path: String, _ message: String, line: Int?) {
+        issues.append(ConfigIssue(path: path, message: message, line: line))
     }
 
     static func child(_ path: String, _ key: String) -> String {
