@@ -32,6 +32,15 @@ struct ControlPlaneTests {
         }
     }
 
+    /// A connection whose collector hears every state-change event from now on.
+    static func listen(_ url: String) async throws -> (client: NATSConnection, events: EventCollector, subscription: NATSSubscription) {
+        let client = try await connect(url)
+        let events = EventCollector()
+        let subscription = try NATSSubscription(connection: client, subject: "nats_alerter.events.>", handler: events)
+        try await runBlocking { () throws(NATSError) in try client.flush() }
+        return (client, events, subscription)
+    }
+
     static func request(_ connection: NATSConnection, _ subject: String, _ body: String = "") async throws -> (text: String, json: Any?) {
         let reply = try await runBlocking { () throws(NATSError) in
             try connection.request(subject: subject, payload: Array(body.utf8), timeout: .seconds(5))
@@ -67,11 +76,8 @@ struct ControlPlaneTests {
         defer { alerter.process.kill() }
         #expect(await alerter.waitUntilReady(timeout: .seconds(15)))
 
-        let client = try await Self.connect(nats.url)
+        let (client, events, subscription) = try await Self.listen(nats.url)
         defer { client.close() }
-        let events = EventCollector()
-        let subscription = try NATSSubscription(connection: client, subject: "nats_alerter.events.>", handler: events)
-        try await runBlocking { () throws(NATSError) in try client.flush() }
 
         try client.publish(subject: "system.disk", payload: ProtobufEventEncoder.encode(
             AlertEvent(alertType: "disk_full", severity: .critical, source: "node-1")))
@@ -153,11 +159,8 @@ struct ControlPlaneTests {
                                          directory: directory)
         defer { alerter.process.kill() }
         #expect(await alerter.waitUntilReady(timeout: .seconds(15)))
-        let client = try await Self.connect(nats.url)
+        let (client, events, subscription) = try await Self.listen(nats.url)
         defer { client.close() }
-        let events = EventCollector()
-        let subscription = try NATSSubscription(connection: client, subject: "nats_alerter.events.>", handler: events)
-        try await runBlocking { () throws(NATSError) in try client.flush() }
 
         try client.publish(subject: "system.disk", payload: ProtobufEventEncoder.encode(AlertEvent(alertType: "disk_full", source: "node-9")))
         try await runBlocking { () throws(NATSError) in try client.flush() }

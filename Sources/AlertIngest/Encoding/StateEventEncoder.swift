@@ -119,11 +119,7 @@ public enum StateEventEncoder {
         return withCStrings(event.silencedBy, in: &arena) { pointer, count in
             m.n_silenced_by = count
             m.silenced_by = pointer
-            let size = alerting__v1__alert_state_event__get_packed_size(&m)
-            var bytes = [UInt8](repeating: 0, count: size)
-            let written = bytes.withUnsafeMutableBufferPointer { alerting__v1__alert_state_event__pack(&m, $0.baseAddress!) }
-            precondition(written == size, "protobuf-c packed \(written) bytes, expected \(size)")
-            return bytes
+            return packed(size: alerting__v1__alert_state_event__get_packed_size(&m)) { alerting__v1__alert_state_event__pack(&m, $0) }
         }
     }
 
@@ -146,12 +142,16 @@ public enum StateEventEncoder {
         return withCStrings(event.fingerprints, in: &arena) { pointer, count in
             m.n_fingerprints = count
             m.fingerprints = pointer
-            let size = alerting__v1__notification_state_event__get_packed_size(&m)
-            var bytes = [UInt8](repeating: 0, count: size)
-            let written = bytes.withUnsafeMutableBufferPointer { alerting__v1__notification_state_event__pack(&m, $0.baseAddress!) }
-            precondition(written == size, "protobuf-c packed \(written) bytes, expected \(size)")
-            return bytes
+            return packed(size: alerting__v1__notification_state_event__get_packed_size(&m)) { alerting__v1__notification_state_event__pack(&m, $0) }
         }
+    }
+
+    /// The bytes `pack` writes into a buffer of the packed size protobuf-c computed.
+    private static func packed(size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: size)
+        let written = bytes.withUnsafeMutableBufferPointer { pack($0.baseAddress!) }
+        precondition(written == size, "protobuf-c packed \(written) bytes, expected \(size)")
+        return bytes
     }
 
     /// A `repeated string` as protobuf-c wants it: a C array of C strings, borrowed for the call.

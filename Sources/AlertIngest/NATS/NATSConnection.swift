@@ -294,7 +294,7 @@ func withCStringArray<R, E: Error>(_ strings: [String], _ body: (UnsafeMutablePo
 final class ConnectionEvents: Sendable {
     let logger: Logger
     private let state = Mutex(NATSConnectionCounters(reconnects: 0, disconnects: 0, slowConsumerErrors: 0, asyncErrors: 0))
-    private let lastSlowConsumerLog = Mutex<ContinuousClock.Instant?>(nil)
+    private let slowConsumerLog = LogInterval(.seconds(10))
     private let closedHandler = Mutex<(@Sendable () -> Void)?>(nil)
 
     func setClosedHandler(_ handler: @escaping @Sendable () -> Void) {
@@ -335,13 +335,7 @@ final class ConnectionEvents: Sendable {
         if status == NATS_SLOW_CONSUMER {
             state.withLock { $0.slowConsumerErrors += 1 }
             // Slow-consumer errors come per dropped batch: log at most every 10 s.
-            let now = ContinuousClock.now
-            let shouldLog = lastSlowConsumerLog.withLock { last in
-                if let previous = last, previous.duration(to: now) < .seconds(10) { return false }
-                last = now
-                return true
-            }
-            if shouldLog {
+            if slowConsumerLog.admit() {
                 var dropped: Int64 = 0
                 if let subscription { natsSubscription_GetDropped(subscription, &dropped) }
                 logger.error("slow consumer: NATS dropped messages because the handler fell behind", metadata: [

@@ -22,7 +22,7 @@ public final class StateEventPublisher: Sendable {
     private let logger: Logger
     private let failureCount = Atomic<Int>(0)
     private let publishedCount = Atomic<Int>(0)
-    private let lastFailureLog = Mutex<ContinuousClock.Instant?>(nil)
+    private let failureLog = LogInterval(.seconds(10))
 
     public init(connection: NATSConnection, settings: AlerterConfig.ControlSection, logger: Logger) {
         self.connection = connection
@@ -81,13 +81,7 @@ public final class StateEventPublisher: Sendable {
             publishedCount.add(1, ordering: .relaxed)
         } catch {
             failureCount.add(1, ordering: .relaxed)
-            let now = ContinuousClock.now
-            let shouldLog = lastFailureLog.withLock { last in
-                if let previous = last, previous.duration(to: now) < .seconds(10) { return false }
-                last = now
-                return true
-            }
-            if shouldLog {
+            if failureLog.admit() {
                 logger.warning("state-change event not published", metadata: ["subject": .string(subject), "error": .string("\(error)")])
             }
         }
