@@ -52,7 +52,7 @@ extension Alerter {
         let notifiers = Self.notifiers(for: state, logger: logger)
         var stateEvents: StateEventPublisher?
         if nats.control.enabled {
-            let publisher = StateEventPublisher(connection: ingest.connection, settings: nats.control, logger: logger)
+            let publisher = StateEventPublisher(connection: ingest.connection, silencer: state.silencer, settings: nats.control, logger: logger)
             notifiers.history.observe { publisher.publish($0) }
             stateEvents = publisher
         }

@@ -18,7 +18,9 @@ struct ControlPlaneTests {
           servers: ["\(nats)"]
           subjects: ["system.>"]
           control: {prefix: nats_alerter, event_format: \(eventFormat)}
-        \(durable ? "  jetstream: {stream: EVENTS, durable: alerter}\nstate: {backend: jetstream, jetstream: {outbox: {ack_wait: 5s, max_deliver: 3}}}" : "")
+        \(durable ? "  jetstream: {stream: EVENTS, durable: alerter}\n" : "")state:
+          resolve_timeout_by_alert_type: {heartbeat: 1s}
+        \(durable ? "  backend: jetstream\n  jetstream: {outbox: {ack_wait: 5s, max_deliver: 3}}" : "")
         server: {listen_address: "127.0.0.1:\(httpPort)"}
         route: {receiver: oncall, group_by: ['...'], group_wait: 0s, group_interval: 1s, repeat_interval: 1h}
         receivers: [{name: oncall, webhook_configs: [{url: "\(webhook)/hook"}]}]
@@ -64,7 +66,7 @@ struct ControlPlaneTests {
         ((json as? [String: Any])?["error"] as? [String: Any])?["code"] as? Int
     }
 
-    @Test("list, get, silence, expire and resolve over request-reply: the HTTP API's JSON; events firing → silenced → unsilenced → resolved; notification.sent; $SRV.PING")
+    @Test("list, get, silence, expire and resolve over request-reply: the HTTP API's JSON; events firing → silenced → unsilenced → resolved, silenced at firing, resolved by timeout; notification.sent; $SRV")
     func requestReplyAndEvents() async throws {
         let directory = try makeTemporaryDirectory("control-plane")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -123,6 +125,21 @@ struct ControlPlaneTests {
         #expect(await waitUntil { events.alert(jobFingerprint).contains(.firing) })
         _ = try await Self.request(client, "nats_alerter.api.alerts.resolve", #"{"dedup_key": "job-42"}"#)
         #expect(await waitUntil { events.alert(jobFingerprint) == [.firing, .resolved] })
+
+        // A new alert that a silence already mutes: firing, then silenced.
+        let mute = silence.replacingOccurrences(of: "node-1", with: "node-2")
+        #expect(Self.errorCode(try await Self.request(client, "nats_alerter.api.silences.create", mute).json) == nil)
+        try client.publish(subject: "system.disk", payload: ProtobufEventEncoder.encode(
+            AlertEvent(alertType: "disk_full", severity: .critical, source: "node-2")))
+        try await runBlocking { () throws(NATSError) in try client.flush() }
+        let mutedFingerprint = AlertEvent(alertType: "disk_full", severity: .critical, source: "node-2", subject: "system.disk").fingerprint.description
+        #expect(await waitUntil { events.alert(mutedFingerprint) == [.firing, .silenced] })
+
+        // An alert ended by its resolve timeout (1s for heartbeat; the scan runs every 5 s): resolved.
+        try client.publish(subject: "system.heartbeat", payload: ProtobufEventEncoder.encode(AlertEvent(alertType: "heartbeat", source: "hb-1")))
+        try await runBlocking { () throws(NATSError) in try client.flush() }
+        let heartbeat = AlertEvent(alertType: "heartbeat", source: "hb-1", subject: "system.heartbeat").fingerprint.description
+        #expect(await waitUntil(timeout: .seconds(30)) { events.alert(heartbeat) == [.firing, .resolved] }, "\(events.alert(heartbeat))")
 
         // Bad requests: structured errors, never silence.
         let notJSON = try await Self.request(client, "nats_alerter.api.silences.create", "{not json")

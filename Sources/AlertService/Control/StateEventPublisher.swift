@@ -7,7 +7,8 @@ import Synchronization
 
 /// Publishes state-change events on `<prefix>.events.…`
 /// (docs/ARCHITECTURE.md, Control plane): alert firing and resolved from the
-/// engine loop's transitions, silenced and unsilenced from silence writes
+/// engine loop's transitions and resolve timeouts, silenced at firing when a
+/// silence already mutes the new alert, silenced and unsilenced from silence writes
 /// (`MuteChange`), notification outcomes from `NotificationHistory`.
 ///
 /// Never blocks its caller: libnats' publish copies the message into the
@@ -17,6 +18,7 @@ import Synchronization
 /// Thread-safe.
 public final class StateEventPublisher: Sendable {
     private let connection: NATSConnection
+    private let silencer: Silencer
     public let prefix: String
     public let format: AlerterConfig.ControlSection.EventFormat
     private let logger: Logger
@@ -24,8 +26,9 @@ public final class StateEventPublisher: Sendable {
     private let publishedCount = Atomic<Int>(0)
     private let failureLog = LogInterval(.seconds(10))
 
-    public init(connection: NATSConnection, settings: AlerterConfig.ControlSection, logger: Logger) {
+    public init(connection: NATSConnection, silencer: Silencer, settings: AlerterConfig.ControlSection, logger: Logger) {
         self.connection = connection
+        self.silencer = silencer
         self.prefix = settings.prefix
         self.format = settings.eventFormat
         self.logger = logger
@@ -36,11 +39,15 @@ public final class StateEventPublisher: Sendable {
     /// Events handed to libnats.
     public var published: Int { publishedCount.load(ordering: .relaxed) }
 
-    /// `firing` for each new alert, `resolved` for each ended one, in the batch's order.
+    /// `firing` for each new alert (then `silenced` when a silence mutes it
+    /// from the start), `resolved` for each ended one, in the batch's order.
     public func publish(_ transitions: [AlertTransition], at now: Date) {
         for transition in transitions {
             switch transition {
-            case .fired(let alert): publish(alert, change: .firing, at: now)
+            case .fired(let alert):
+                publish(alert, change: .firing, at: now)
+                let mutedBy = silencer.mutes(alert.labels, at: now)
+                if !mutedBy.isEmpty { publish(alert, change: .silenced, silencedBy: mutedBy, at: now) }
             case .resolved(let alert): publish(alert, change: .resolved, at: now)
             default: continue
             }

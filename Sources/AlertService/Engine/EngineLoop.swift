@@ -150,7 +150,8 @@ public final class EngineLoop: Service, Sendable {
         // Non-blocking: into libnats' outgoing buffer (docs/ARCHITECTURE.md, Control plane).
         stateEvents?.publish(transitions, at: now)
         recordTriggered(transitions)
-        let decided = await state.engine.step(transitions, at: now)
+        let (decided, timedOut) = await state.engine.stepReportingTimeouts(transitions, at: now)
+        stateEvents?.publish(timedOut.map(AlertTransition.resolved), at: now)
         flushActivity(now: now)
         let (acknowledgements, notifications) = machine.withLock {
             $0.beginStep(acknowledgements: batch.acknowledgements, notifications: decided)
