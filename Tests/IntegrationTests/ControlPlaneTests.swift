@@ -1,5 +1,6 @@
 import AlertCore
 import AlertIngest
+import AlertTestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -189,6 +190,74 @@ struct ControlPlaneTests {
         #expect(deadLettered.object["outcome"] as? String == "OUTCOME_DEAD_LETTERED")
         #expect(deadLettered.object["receiver"] as? String == "oncall")
         #expect((deadLettered.object["fingerprints"] as? [String]) == [firing.object["fingerprint"] as? String ?? "?"])
+        _ = subscription
+        await alerter.process.stop()
+    }
+}
+
+extension ControlPlaneTests {
+    /// The README's `authorization` block, with passwords filled in.
+    static func readmePermissions() throws -> String {
+        let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let after = try #require(readme.range(of: "Who may do what is the NATS server's business"))
+        let open = try #require(readme.range(of: "```\n", range: after.upperBound..<readme.endIndex))
+        let close = try #require(readme.range(of: "\n```", range: open.upperBound..<readme.endIndex))
+        return String(readme[open.upperBound..<close.lowerBound])
+            .replacingOccurrences(of: "$ALERTER_PASSWORD", with: "alerter-pw")
+            .replacingOccurrences(of: "$WORKER_PASSWORD", with: "worker-pw")
+            .replacingOccurrences(of: "$ONCALL_PASSWORD", with: "oncall-pw")
+    }
+
+    static func connect(_ url: String, user: String) async throws -> NATSConnection {
+        try await runBlocking { () throws(NATSError) in
+            try NATSConnection(configuration: .init(servers: [url], name: user, authentication: .userPassword(user: user, password: "\(user)-pw")),
+                               logger: quietLogger)
+        }
+    }
+
+    @Test("the README's permissions: a publisher publishes events, reads alerts and hears state changes but cannot create silences; on-call can")
+    func readmePermissionsHold() async throws {
+        let directory = try makeTemporaryDirectory("control-plane-permissions")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let serverConfig = directory.appendingPathComponent("nats-server.conf")
+        try Self.readmePermissions().write(to: serverConfig, atomically: true, encoding: .utf8)
+        let nats = try await NATSServer.start(in: directory, extraArguments: ["-c", serverConfig.path])
+        defer { nats.kill() }
+        let webhook = try await HTTPRecorder(directory: directory)
+        let port = freeLoopbackPort()
+        let config = Self.config(nats: nats.url, httpPort: port, webhook: webhook.url)
+            .replacingOccurrences(of: "  subjects: [\"system.>\"]\n", with: "  subjects: [\"system.>\"]\n  user: alerter\n  password: alerter-pw\n")
+        let alerter = try AlerterProcess(config: config, directory: directory)
+        defer { alerter.process.kill() }
+        #expect(await alerter.waitUntilReady(timeout: .seconds(15)), "\(alerter.process.output.suffix(2000))")
+
+        let worker = try await Self.connect(nats.url, user: "worker")
+        defer { worker.close() }
+        let events = EventCollector()
+        let subscription = try NATSSubscription(connection: worker, subject: "nats_alerter.events.>", handler: events)
+        try await runBlocking { () throws(NATSError) in try worker.flush() }
+        try worker.publish(subject: "system.disk", payload: ProtobufEventEncoder.encode(AlertEvent(alertType: "disk_full", source: "node-1")))
+        try await runBlocking { () throws(NATSError) in try worker.flush() }
+        let fingerprint = AlertEvent(alertType: "disk_full", source: "node-1", subject: "system.disk").fingerprint.description
+        #expect(await waitUntil { events.alert(fingerprint) == [.firing] })
+        let listed = try await Self.request(worker, "nats_alerter.api.alerts.list")
+        #expect((listed.json as? [Any])?.count == 1, "\(listed.text)")
+
+        let silence = #"{"matchers":[{"name":"source","value":"node-1","isRegex":false}],"startsAt":"\#(Self.iso(Date()))","endsAt":"\#(Self.iso(Date() + 3600))","createdBy":"oncall","comment":"x"}"#
+        await #expect(throws: NATSError.self) {
+            try await runBlocking { () throws(NATSError) in
+                _ = try worker.request(subject: "nats_alerter.api.silences.create", payload: Array(silence.utf8), timeout: .seconds(2))
+            }
+        }
+        #expect(try await Self.http(port, "/api/v2/silences") == "[]")
+
+        let oncall = try await Self.connect(nats.url, user: "oncall")
+        defer { oncall.close() }
+        let created = try await Self.request(oncall, "nats_alerter.api.silences.create", silence)
+        #expect((created.json as? [String: Any])?["silenceID"] is String, "\(created.text)")
+        #expect(await waitUntil { events.alert(fingerprint) == [.firing, .silenced] })
+        let ping = try await Self.request(oncall, "$SRV.PING.nats_alerter")
+        #expect((ping.json as? [String: Any])?["type"] as? String == "io.nats.micro.v1.ping_response", "\(ping.text)")
         _ = subscription
         await alerter.process.stop()
     }
