@@ -1,5 +1,5 @@
-public import AlertCore
-public import AlertIngest
+import AlertCore
+import AlertIngest
 import Foundation
 import Logging
 public import ServiceLifecycle

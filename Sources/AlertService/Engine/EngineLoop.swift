@@ -1,5 +1,5 @@
 public import AlertCore
-public import AlertIngest
+import AlertIngest
 public import AlertNotify
 public import Foundation
 public import Logging
