@@ -11,7 +11,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out_c="$root/Sources/CAlertProto"
 out_h="$root/Sources/CAlertProto/include"
-protos=(alerting/v1/alert_event.proto alerting/v1/metric_sample.proto)
+protos=(alerting/v1/alert_event.proto alerting/v1/metric_sample.proto alerting/v1/state_event.proto)
 
 if ! command -v protoc-c >/dev/null; then
     echo "generate-proto: protoc-c not found; install Debian's protobuf-c-compiler" >&2

@@ -17,7 +17,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-protos=(alerting/v1/alert_event.proto alerting/v1/metric_sample.proto)
+protos=(alerting/v1/alert_event.proto alerting/v1/metric_sample.proto alerting/v1/state_event.proto)
 go_out="$root/examples/publishers/go"
 python_out="$root/examples/publishers/python"
 protoc_gen_go_version="1.28.1"

@@ -1,5 +1,5 @@
 public import AlertCore
-public import AlertIngest
+import AlertIngest
 public import AlertNotify
 public import Foundation
 public import Logging
@@ -28,6 +28,8 @@ public final class Alerter: Sendable {
     /// The durable outbox, when `state.jetstream.outbox` is on.
     public let outbox: NotificationOutbox?
     public let loop: EngineLoop
+    /// Publishes state-change events on `<prefix>.events.…` when `nats.control` is enabled (docs/ARCHITECTURE.md, Control plane).
+    public let stateEvents: StateEventPublisher?
     /// The HTTPS listener's certificates, when `server.tls_server_config` is set.
     let listenerTLS: ListenerTLS?
 
@@ -39,7 +41,8 @@ public final class Alerter: Sendable {
     private let running: Mutex<Running>
 
     init(config: AlerterConfig, configPath: String?, state: AlertingState, stateStore: any StateStore, ingest: NATSIngest?,
-         notifiers: Notifiers, outbox: NotificationOutbox?, listenerTLS: ListenerTLS?, clock: any WallClock, logger: Logger, startedAt: Date) {
+         notifiers: Notifiers, outbox: NotificationOutbox?, listenerTLS: ListenerTLS?, clock: any WallClock, logger: Logger, startedAt: Date,
+         stateEvents: StateEventPublisher? = nil) {
         self.configPath = configPath
         self.clock = clock
         self.logger = logger
@@ -50,8 +53,9 @@ public final class Alerter: Sendable {
         self.notifiers = notifiers
         self.outbox = outbox
         self.listenerTLS = listenerTLS
+        self.stateEvents = stateEvents
         self.loop = EngineLoop(state: state, stateStore: stateStore, ingest: ingest, sink: outbox ?? notifiers,
-                               clock: clock, logger: logger, startedAt: startedAt)
+                               clock: clock, logger: logger, startedAt: startedAt, stateEvents: stateEvents)
         self.running = Mutex(Running(config: config, lastReload: (true, clock.now())))
     }
 

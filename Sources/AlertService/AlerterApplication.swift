@@ -20,7 +20,9 @@ public enum AlerterApplication {
         } else {
             http = Application(router: router, configuration: configuration, logger: alerter.logger)
         }
-        // ServiceGroup stops services in reverse order: the engine loop first, HTTP last.
-        return ([.init(service: http), .init(service: ConfigReloadService(alerter: alerter)), .init(service: alerter.loop)], http)
+        // ServiceGroup stops services in reverse order: the engine loop first,
+        // then the NATS control plane (answering while the loop drains), HTTP last.
+        return ([.init(service: http), .init(service: ConfigReloadService(alerter: alerter)), .init(service: ControlPlane(alerter: alerter)),
+                 .init(service: alerter.loop)], http)
     }
 }

@@ -50,6 +50,12 @@ extension Alerter {
         ])
 
         let notifiers = Self.notifiers(for: state, logger: logger)
+        var stateEvents: StateEventPublisher?
+        if nats.control.enabled {
+            let publisher = StateEventPublisher(connection: ingest.connection, silencer: state.silencer, settings: nats.control, logger: logger)
+            notifiers.history.observe { publisher.publish($0) }
+            stateEvents = publisher
+        }
         var outbox: NotificationOutbox?
         do {
             try notifiers.configure(receivers: Array(config.receivers.values), templates: config.templates, retryPolicy: config.retryPolicy,
@@ -72,7 +78,8 @@ extension Alerter {
                 logger.warning("state.jetstream.outbox.enabled is false: notifications queued in memory are lost if the process dies")
             }
             return Alerter(config: config, configPath: configPath, state: state, stateStore: stateStore, ingest: ingest,
-                           notifiers: notifiers, outbox: outbox, listenerTLS: listenerTLS, clock: clock, logger: logger, startedAt: startedAt)
+                           notifiers: notifiers, outbox: outbox, listenerTLS: listenerTLS, clock: clock, logger: logger, startedAt: startedAt,
+                           stateEvents: stateEvents)
         } catch {
             // Integrations hold HTTP clients, the outbox consumers: release them on every path.
             if let outbox { await outbox.shutdown(grace: .zero) } else { await notifiers.shutdown(grace: .zero) }

@@ -165,6 +165,40 @@ struct PublisherExampleTests {
         #expect(raised, "high_memory not raised:\n\(alerter.process.output.suffix(2000))")
     }
 
+    @Test("follow: publishes the FIRING event and prints what became of it, from firing to the webhook's notification.sent", arguments: Language.allCases)
+    func followsItsEvent(language: Language) async throws {
+        let directory = try makeTemporaryDirectory("publisher-follow-\(language)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (executable, prefix) = try await Self.publisher(language, directory: directory)
+        let nats = try await NATSServer.start(in: directory)
+        defer { nats.kill() }
+        let webhook = try await HTTPRecorder(directory: directory)
+        let port = freeLoopbackPort()
+        let alerter = try AlerterProcess(config: """
+            nats:
+              servers: ["\(nats.url)"]
+              subjects: ["simulation_worker.>"]
+            server: {listen_address: "127.0.0.1:\(port)"}
+            route: {receiver: oncall, group_by: ['...'], group_wait: 0s, group_interval: 1s}
+            receivers: [{name: oncall, webhook_configs: [{url: "\(webhook.url)/hook"}]}]
+            """, directory: directory)
+        defer { alerter.process.kill() }
+        let ready = await alerter.waitUntilReady(timeout: .seconds(20))
+        #expect(ready, "nats-alerter not ready:\n\(alerter.process.output.suffix(2000))")
+
+        let source = "follower-\(language)"
+        let run = try ChildProcess(name: "follow-\(language)", executable: executable,
+                                   arguments: prefix + ["--server", nats.url, "--source", source, "follow"], directory: directory)
+        let status = try await run.waitForExit(timeout: .seconds(60))
+        #expect(status == 0, "\(language) follow:\n\(run.output)")
+        let fingerprint = LabelSet([("__dedup_key__", "\(source)/process_crash")]).fingerprint.description
+        let lines = run.output.split(separator: "\n").map(String.init)
+        let firing = lines.firstIndex { $0 == "alert.firing \(fingerprint)" }
+        let sent = lines.firstIndex { $0.hasPrefix("notification.sent oncall webhook/0 attempts=1") }
+        #expect(firing != nil && sent != nil && firing! < sent!, "\(language) follow printed:\n\(run.output)")
+        #expect(webhook.requests.count == 1)
+    }
+
     @Test("each example reports a server that does not answer in one line and exits 1", arguments: Language.allCases)
     func unreachableServer(language: Language) async throws {
         let directory = try makeTemporaryDirectory("publisher-down-\(language)")

@@ -79,7 +79,14 @@ public final class AlertStore: Sendable {
     /// order: shard, then whatever `handOff` takes; nothing takes them the
     /// other way round.
     public func apply(_ event: AlertEvent, receivedAt: Date, handOff: (AlertTransition) -> Bool) -> AlertTransition? {
-        let fingerprint = event.fingerprint
+        apply(event, as: event.fingerprint, receivedAt: receivedAt, handOff: handOff)
+    }
+
+    /// The same for an event addressed to an alert by its fingerprint (a
+    /// RESOLVED asked for over the control API, docs/ARCHITECTURE.md,
+    /// Control plane), whatever the event's own labels would give.
+    public func apply(_ event: AlertEvent, as fingerprint: Fingerprint, receivedAt: Date,
+                      handOff: (AlertTransition) -> Bool) -> AlertTransition? {
         let shard = shard(fingerprint)
         switch event.status {
         case .firing:

@@ -18,6 +18,9 @@ public final class AlertEngine {
     public private(set) var dispatcher: Dispatcher
     private var inhibitor: Inhibitor
     private var nextStaleScan: Date?
+    /// The alerts the last `advance` resolved by their resolve timeout
+    /// (for the state-change events, docs/ARCHITECTURE.md, Control plane).
+    public private(set) var lastTimedOut: [Alert] = []
     private var nextGarbageCollection: Date?
     private let logger: Logger
     /// Receives alert transitions for the state store, when there is one.
@@ -84,8 +87,10 @@ public final class AlertEngine {
     /// flushes (each evaluated at its own scheduled time, as Alertmanager's
     /// timers do), garbage collection. Returns the notifications to send.
     public func advance(to now: Date) -> [Notification] {
+        lastTimedOut = []
         if nextStaleScan.map({ $0 <= now }) ?? true {
             let stale = store.resolveStale(now: now) { self.configuration.resolveTimeout(for: $0) }
+            lastTimedOut = stale
             if !stale.isEmpty {
                 logger.debug("alerts resolved by timeout", metadata: ["count": .stringConvertible(stale.count)])
             }

@@ -212,6 +212,40 @@ public final class NATSConnection: Sendable {
         try check(natsConnection_PublishMsg(connection, msg), "publish to \(subject)")
     }
 
+    /// Sends a request and waits for the first reply (libnats' request over
+    /// a shared inbox): the reply's payload and headers. Blocking, up to
+    /// `timeout`; `NATS_NO_RESPONDERS` and timeouts are thrown.
+    public func request(subject: String, payload: [UInt8], headers: [(String, String)] = [],
+                        timeout: Duration = .seconds(5)) throws(NATSError) -> (payload: [UInt8], headers: [String: String]) {
+        var msg: OpaquePointer?
+        let status = payload.withUnsafeBufferPointer { buffer in
+            natsMsg_Create(&msg, subject, nil, buffer.isEmpty ? nil : UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self),
+                           Int32(buffer.count))
+        }
+        try check(status, "request to \(subject)")
+        guard let msg else { throw NATSError(operation: "request to \(subject)", message: "no message created") }
+        defer { natsMsg_Destroy(msg) }
+        for (name, value) in headers {
+            try check(natsMsgHeader_Add(msg, name, value), "header \(name)")
+        }
+        var reply: OpaquePointer?
+        try check(natsConnection_RequestMsg(&reply, connection, msg, timeout.milliseconds), "request to \(subject)")
+        guard let reply else { throw NATSError(operation: "request to \(subject)", message: "no reply") }
+        defer { natsMsg_Destroy(reply) }
+        var replyHeaders: [String: String] = [:]
+        var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+        var count: Int32 = 0
+        if natsMsgHeader_Keys(reply, &keys, &count) == NATS_OK, let keys {
+            for index in 0..<Int(count) {
+                guard let key = keys[index] else { continue }
+                let name = String(cString: key)
+                replyHeaders[name] = MessageAccess.header(reply, name)
+            }
+            free(keys)
+        }
+        return ([UInt8](MessageAccess.payload(reply)), replyHeaders)
+    }
+
     /// Drains every subscription (messages already received are handled,
     /// no new ones accepted) and then closes. Blocking, up to `timeout`.
     public func drain(timeout: Duration) throws(NATSError) {
@@ -260,7 +294,7 @@ func withCStringArray<R, E: Error>(_ strings: [String], _ body: (UnsafeMutablePo
 final class ConnectionEvents: Sendable {
     let logger: Logger
     private let state = Mutex(NATSConnectionCounters(reconnects: 0, disconnects: 0, slowConsumerErrors: 0, asyncErrors: 0))
-    private let lastSlowConsumerLog = Mutex<ContinuousClock.Instant?>(nil)
+    private let slowConsumerLog = LogInterval(.seconds(10))
     private let closedHandler = Mutex<(@Sendable () -> Void)?>(nil)
 
     func setClosedHandler(_ handler: @escaping @Sendable () -> Void) {
@@ -301,13 +335,7 @@ final class ConnectionEvents: Sendable {
         if status == NATS_SLOW_CONSUMER {
             state.withLock { $0.slowConsumerErrors += 1 }
             // Slow-consumer errors come per dropped batch: log at most every 10 s.
-            let now = ContinuousClock.now
-            let shouldLog = lastSlowConsumerLog.withLock { last in
-                if let previous = last, previous.duration(to: now) < .seconds(10) { return false }
-                last = now
-                return true
-            }
-            if shouldLog {
+            if slowConsumerLog.admit() {
                 var dropped: Int64 = 0
                 if let subscription { natsSubscription_GetDropped(subscription, &dropped) }
                 logger.error("slow consumer: NATS dropped messages because the handler fell behind", metadata: [

@@ -13,6 +13,9 @@ public struct NATSMessage: ~Copyable {
     /// The payload, borrowed from libnats (no copy).
     public var payload: UnsafeRawBufferPointer { MessageAccess.payload(msg) }
 
+    /// Where a request wants its answer (`NATSConnection.publish` to it); nil for a plain publish.
+    public var replySubject: String? { MessageAccess.reply(msg) }
+
     /// The first value of a header, or nil when absent.
     public func header(_ name: String) -> String? { MessageAccess.header(msg, name) }
 }
@@ -21,6 +24,11 @@ public struct NATSMessage: ~Copyable {
 enum MessageAccess {
     static func subject(_ msg: OpaquePointer) -> String {
         String(cString: natsMsg_GetSubject(msg))
+    }
+
+    static func reply(_ msg: OpaquePointer) -> String? {
+        guard let reply = natsMsg_GetReply(msg), reply.pointee != 0 else { return nil }
+        return String(cString: reply)
     }
 
     static func payload(_ msg: OpaquePointer) -> UnsafeRawBufferPointer {

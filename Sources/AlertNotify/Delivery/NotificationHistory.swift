@@ -29,6 +29,8 @@ public final class NotificationHistory: Sendable {
         public var groupKey: String
         public var firing: Int
         public var resolved: Int
+        /// The alerts it carried: firing, then resolved.
+        public var fingerprints: [Fingerprint]
         public var outcome: Outcome
         /// Attempts so far (1 for a first-try success).
         public var attempts: Int
@@ -46,6 +48,7 @@ public final class NotificationHistory: Sendable {
             groupKey = notification.groupKey
             firing = notification.firing.count
             resolved = notification.resolved.count
+            fingerprints = notification.firing.map(\.alert.fingerprint) + notification.resolved.map(\.alert.fingerprint)
             self.outcome = outcome
             self.attempts = attempts
             self.at = at

@@ -64,6 +64,7 @@ public struct AlerterConfig: Sendable {
         public var queueGroup: String?
         public var limits: EventLimits
         public var jetstream: JetStreamSection?
+        public var control = ControlSection()
 
         public init(connection: NATSConnectionConfiguration = NATSConnectionConfiguration(), subjects: [String] = [], queueGroup: String? = nil, limits: EventLimits = .default) {
             self.connection = connection
@@ -71,6 +72,24 @@ public struct AlerterConfig: Sendable {
             self.queueGroup = queueGroup
             self.limits = limits
         }
+    }
+
+    /// `nats.control` — the request-reply API, the state-change events and
+    /// service discovery over NATS (docs/ARCHITECTURE.md, Control plane).
+    public struct ControlSection: Sendable, Equatable {
+        public enum EventFormat: String, Sendable, CaseIterable {
+            /// `alerting.v1.AlertStateEvent` / `NotificationStateEvent` (proto/alerting/v1/state_event.proto).
+            case protobuf
+            /// The same fields as JSON (proto3 JSON names).
+            case json
+        }
+
+        public var enabled = true
+        /// Subjects are `<prefix>.api.…` and `<prefix>.events.…`.
+        public var prefix = "nats_alerter"
+        public var eventFormat = EventFormat.protobuf
+
+        public init() {}
     }
 
     /// `nats.jetstream` — the events stream and the durable consumer.

@@ -30,10 +30,15 @@ extension ConfigSection<AlerterConfig> {
             .section("pending_limits", \.nats.connection, .pendingLimits, doc: "the subscription's buffer before libnats drops messages"),
             .section("limits", \.nats.limits, .eventLimits, doc: "caps on what one event may carry"),
             .section("jetstream", \.nats.jetstream, .jetStream, from: .init(), doc: "consume through a stream with a durable consumer"),
+            .section("control", \.nats.control, .control, doc: "the request-reply API, state-change events and $SRV discovery over NATS"),
         ], combine: { config, entries, r, context in
             config.nats.connection.authentication = authentication(entries, &r, context)
             if config.nats.subjects.isEmpty {
                 r.fail("nats.subjects", "at least one subject to subscribe to is needed (e.g. \"system.error.>\")")
+            }
+            let control = config.nats.control
+            if control.enabled, let pattern = config.nats.subjects.first(where: { SubjectPattern($0).matches("\(control.prefix).events.alert.firing") }) {
+                r.fail("nats.control.prefix", "\"\(control.prefix).events.…\" is captured by nats.subjects \"\(pattern)\": state-change events would be read as alert events")
             }
             guard let jetstream = config.nats.jetstream else { return }
             if config.nats.queueGroup != nil {
@@ -128,6 +133,19 @@ extension ConfigSection<EventLimits> {
             .key("max_annotations", \.maxAnnotations, .int(min: 1), doc: "most annotations an event may carry"),
             .key("max_annotation_value_bytes", \.maxAnnotationValueBytes, .int(min: 1), doc: "longest annotation value"),
             .key("max_clock_skew", \.maxClockSkew, .duration(), doc: "how far past the receive time an event's time may lie"),
+        ])
+    }
+}
+
+extension ConfigSection<AlerterConfig.ControlSection> {
+    /// `nats.control:` (docs/ARCHITECTURE.md, Control plane).
+    static var control: Self {
+        Self(fields: [
+            .key("enabled", \.enabled, .bool, doc: "answer requests, publish state-change events and $SRV discovery"),
+            .key("prefix", \.prefix, .string.checked {
+                ConfigLoader.validateSubject($0, wildcards: false)
+            }, doc: "subjects are <prefix>.api.… and <prefix>.events.…"),
+            .key("event_format", \.eventFormat, .oneOf("event format"), doc: "protobuf or json"),
         ])
     }
 }

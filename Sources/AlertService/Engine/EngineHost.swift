@@ -22,8 +22,14 @@ public actor EngineHost {
 
     /// One step of the loop: apply transitions, run what is due, return notifications.
     public func step(_ transitions: [AlertTransition], at now: Date) -> [AlertCore.Notification] {
+        stepReportingTimeouts(transitions, at: now).notifications
+    }
+
+    /// The same step, also returning the alerts it resolved by their resolve timeout.
+    public func stepReportingTimeouts(_ transitions: [AlertTransition], at now: Date) -> (notifications: [AlertCore.Notification], timedOut: [Alert]) {
         engine.apply(transitions, at: now)
-        return engine.advance(to: now)
+        let notifications = engine.advance(to: now)
+        return (notifications, engine.lastTimedOut)
     }
 
     public func adopt(_ alerts: [Alert], at now: Date) {

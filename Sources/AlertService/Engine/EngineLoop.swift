@@ -1,5 +1,5 @@
 public import AlertCore
-public import AlertIngest
+import AlertIngest
 public import AlertNotify
 public import Foundation
 public import Logging
@@ -37,12 +37,14 @@ public final class EngineLoop: Service, Sendable {
     private let lastActivityFlush = Mutex<Date?>(nil)
     private let startedAt: Date
     private let triggered = Mutex<[String: Int]>([:])
+    private let stateEvents: StateEventPublisher?
 
     /// - Parameter ingest: nil runs the loop without a source (tests): it
     ///   then steps on whatever is put into `state.transitions`.
     public init(state: AlertingState, stateStore: any StateStore, ingest: (any EventSource)?, sink: any NotificationSink,
-                clock: any WallClock, logger: Logger, startedAt: Date) {
+                clock: any WallClock, logger: Logger, startedAt: Date, stateEvents: StateEventPublisher? = nil) {
         self.state = state
+        self.stateEvents = stateEvents
         self.stateStore = stateStore
         self.ingest = ingest
         self.sink = sink
@@ -145,8 +147,11 @@ public final class EngineLoop: Service, Sendable {
         let now = clock.now()
         let transitions = batch.transitions + state.rules.advance(to: now)
         transitions.forEach(output.emit)
+        // Non-blocking: into libnats' outgoing buffer (docs/ARCHITECTURE.md, Control plane).
+        stateEvents?.publish(transitions, at: now)
         recordTriggered(transitions)
-        let decided = await state.engine.step(transitions, at: now)
+        let (decided, timedOut) = await state.engine.stepReportingTimeouts(transitions, at: now)
+        stateEvents?.publish(timedOut.map(AlertTransition.resolved), at: now)
         flushActivity(now: now)
         let (acknowledgements, notifications) = machine.withLock {
             $0.beginStep(acknowledgements: batch.acknowledgements, notifications: decided)

@@ -17,9 +17,32 @@ struct AlertQuery {
 
     init(_ request: Request) throws {
         let parameters = request.uri.queryParameters
-        filter = try Self.matchers(parameters.getAll("filter"))
+        try self.init(filter: parameters.getAll("filter"), flag: { parameters.get($0) }, receiver: parameters.get("receiver"))
+    }
+
+    /// The same query from the body of a `<prefix>.api.alerts.list` request
+    /// (docs/ARCHITECTURE.md, Control plane): `filter` a list of matcher
+    /// strings, the flags booleans or "true"/"false", `receiver` a regex.
+    init(body: [String: Any]) throws {
+        guard body["filter"] == nil || body["filter"] is [String] else {
+            throw APIError(.badRequest, "filter: a list of matcher strings, such as [\"alertname=\\\"x\\\"\"]")
+        }
+        guard body["receiver"] == nil || body["receiver"] is String else { throw APIError(.badRequest, "receiver: a string (a regex)") }
+        try self.init(filter: body["filter"] as? [String] ?? [], flag: { name in
+            switch body[name] {
+            case nil: nil
+            case let value as Bool: value ? "true" : "false"
+            case let value as String: value
+            default: "\(body[name]!)"
+            }
+        }, receiver: body["receiver"] as? String)
+    }
+
+    /// Alertmanager's parameters: each flag true unless given as false.
+    private init(filter texts: [String], flag text: (String) -> String?, receiver: String?) throws {
+        filter = try Self.matchers(texts)
         func flag(_ name: String) throws -> Bool {
-            guard let text = parameters.get(name) else { return true }
+            guard let text = text(name) else { return true }
             switch text.lowercased() {
             case "true", "1": return true
             case "false", "0": return false
@@ -30,8 +53,8 @@ struct AlertQuery {
         silenced = try flag("silenced")
         inhibited = try flag("inhibited")
         _ = try flag("unprocessed")
-        if let text = parameters.get("receiver") {
-            do { receiver = ReceiverPattern(matcher: try Matcher(name: "receiver", type: .regexMatch, value: text)) } catch {
+        if let receiver {
+            do { self.receiver = ReceiverPattern(matcher: try Matcher(name: "receiver", type: .regexMatch, value: receiver)) } catch {
                 throw APIError(.badRequest, "receiver: \(error)")
             }
         }

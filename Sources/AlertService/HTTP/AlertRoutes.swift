@@ -18,7 +18,7 @@ struct AlertRoutes {
 
     func alerts(_ request: Request, context: APIRequestContext) async throws -> [GettableAlert] {
         let query = try AlertQuery(request)
-        return await gettableAlerts(runtime.store.activeAlerts(), query: query)
+        return await runtime.gettableAlerts(runtime.store.activeAlerts(), query: query)
     }
 
     /// Each aggregation group with its firing alerts that pass the query; a group left with none is not listed.
@@ -27,7 +27,7 @@ struct AlertRoutes {
         var result: [AlertGroup] = []
         for group in await runtime.engine.groups {
             let alerts = group.fingerprints.compactMap { runtime.store.alert($0) }.filter(\.isFiring)
-            let listed = await gettableAlerts(alerts, query: query)
+            let listed = await runtime.gettableAlerts(alerts, query: query)
             if listed.isEmpty { continue }
             if let receiver = query.receiver, !receiver.matches(group.receiver) { continue }
             result.append(AlertGroup(labels: group.labels.dictionary, receiver: Receiver(name: group.receiver), alerts: listed))
@@ -37,23 +37,5 @@ struct AlertRoutes {
 
     func receivers(_ request: Request, context: APIRequestContext) async -> [Receiver] {
         await runtime.engine.configuration.receivers.keys.sorted().map(Receiver.init(name:))
-    }
-
-    /// `alerts` that pass the query's filter, state flags and receiver, with their mute state at the clock's now.
-    func gettableAlerts(_ alerts: [Alert], query: AlertQuery) async -> [GettableAlert] {
-        let now = runtime.clock.now()
-        let candidates = alerts.filter { alert in query.filter.allSatisfy { $0.matches(alert.labels) } }
-        let status = await runtime.engine.status(of: candidates, at: now)
-        let configuration = await runtime.engine.configuration
-        return candidates.compactMap { alert in
-            guard let entry = status[alert.fingerprint] else { return nil }
-            let silenced = !entry.silencedBy.isEmpty, inhibited = !entry.inhibitedBy.isEmpty
-            if !query.active && !silenced && !inhibited { return nil }
-            if !query.silenced && silenced { return nil }
-            if !query.inhibited && inhibited { return nil }
-            if let receiver = query.receiver, !entry.receivers.contains(where: { receiver.matches($0) }) { return nil }
-            let endsAt = alert.lastSeen.addingTimeInterval(configuration.resolveTimeout(for: alert).seconds)
-            return GettableAlert(alert, receivers: entry.receivers, silencedBy: entry.silencedBy, inhibitedBy: entry.inhibitedBy, endsAt: endsAt)
-        }
     }
 }

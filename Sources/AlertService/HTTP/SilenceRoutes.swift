@@ -26,48 +26,23 @@ struct SilenceRoutes {
         return routes
     }
 
+    var writes: SilenceWrites { SilenceWrites(runtime: runtime, limits: server.limits) }
+
     func list(_ request: Request, context: APIRequestContext) throws -> [GettableSilence] {
-        let filter = try AlertQuery.matchers(request.uri.queryParameters.getAll("filter"))
-        let now = runtime.clock.now()
-        return runtime.silencer.list(at: now, matching: filter).map { GettableSilence($0, now: now) }
+        try writes.list(filter: request.uri.queryParameters.getAll("filter"))
     }
 
-    /// Creates a silence, or updates the one named by `id`; refused with 400
-    /// past `server.limits.max_silences` unless it updates a live silence.
+    /// Creates a silence, or updates the one named by `id` (`SilenceWrites.create`).
     func create(_ request: Request, context: APIRequestContext) async throws -> PostSilenceResponse {
-        let body = try await collectBody(request)
-        let limits = server.limits
-        let silence = try APIJSON.postableSilence(body, limits: limits)
-        if limits.maxSilences > 0 {
-            let now = runtime.clock.now()
-            let updatesLive = runtime.silencer.silence(id: silence.id).map { $0.state(at: now) != .expired } ?? false
-            let held = runtime.silencer.count(at: now).values.reduce(0, +)
-            if !updatesLive && held >= limits.maxSilences {
-                throw APIError(.badRequest, "too many silences: \(held) held, expired ones included (limit: \(limits.maxSilences), server.limits.max_silences); expired silences are removed after their retention")
-            }
-        }
-        do throws(SilenceError) {
-            return PostSilenceResponse(silenceID: try runtime.silencer.upsert(silence, now: runtime.clock.now()))
-        } catch {
-            throw APIError(error)
-        }
+        try writes.create(try await collectBody(request))
     }
 
     func show(_ request: Request, context: APIRequestContext) throws -> GettableSilence {
-        let id = try context.parameters.require("id")
-        guard let silence = runtime.silencer.silence(id: id) else { throw APIError(.notFound, "silence \(id) not found") }
-        return GettableSilence(silence, now: runtime.clock.now())
+        try writes.show(id: try context.parameters.require("id"))
     }
 
     func expire(_ request: Request, context: APIRequestContext) throws -> Response {
-        let id = try context.parameters.require("id")
-        do throws(SilenceError) {
-            try runtime.silencer.expire(id: id, now: runtime.clock.now())
-        } catch where error.kind == .alreadyExpired {
-            // Alertmanager answers 200: the silence is expired, as asked.
-        } catch {
-            throw APIError(error)
-        }
+        try writes.expire(id: try context.parameters.require("id"))
         return Response(status: .ok)
     }
 

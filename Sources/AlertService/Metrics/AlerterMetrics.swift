@@ -111,6 +111,8 @@ public final class AlerterMetrics: Sendable {
         static let queueDepth = "Notifications waiting in an integration's queue."
         static let dropped = "Notifications dropped because an integration's queue was full."
         static let adjusted = "Accepted events with a field out of range that was replaced: occurred_at_unix_ms before 1970 or past the receive time + nats.limits.max_clock_skew (the receive time is used), NaN/Inf current_value or threshold_value (carried as absent)."
+        static let controlEventsPublished = "State-change events handed to NATS on <prefix>.events.… (nats.control)."
+        static let controlEventFailures = "State-change events the NATS client refused to buffer (connection closed, buffer full); dropped, never retried."
         static let stateDropped = "State records dropped because they could never be written (cannot be encoded, or too large for the server); the others were written."
         static let alertmanagerRejected = "Alerts Alertmanager refused on their own (found by splitting a refused batch) and dropped; the other alerts of the batch were kept."
         static let latency = "Time from a notification's first delivery attempt to its success, by integration."
@@ -183,6 +185,10 @@ public final class AlerterMetrics: Sendable {
             for sample in counters.drainProcessingSamples() { processing.record(sample) }
         }
         counter("nats_alerter_state_records_dropped_total", [], Help.stateDropped, to: alerter.stateStore.droppedRecords)
+        if let events = alerter.stateEvents {
+            counter("nats_alerter_control_events_published_total", [], Help.controlEventsPublished, to: events.published)
+            counter("nats_alerter_control_event_publish_failures_total", [], Help.controlEventFailures, to: events.failures)
+        }
         // Alerts. A pass over every active alert (and its silence and
         // inhibition marks) costs seconds at a million alerts, so above
         // `fullScanLimit` it runs at most every `scanInterval` and scrapes in

@@ -4,4 +4,5 @@
 #define CALERTPROTO_H
 #include "alerting_v1_alert_event.pb-c.h"
 #include "alerting_v1_metric_sample.pb-c.h"
+#include "alerting_v1_state_event.pb-c.h"
 #endif

@@ -1,9 +1,12 @@
 // Command publish is an example publisher for nats-alerter: it sends one
 // alerting.v1.AlertEvent with every field set, the RESOLVED event that ends
 // it, or one alerting.v1.MetricSample, encoded with the code generated from
-// proto/ (scripts/generate-publisher-code.sh).
+// proto/ (scripts/generate-publisher-code.sh). With "follow" it publishes the
+// FIRING event and then prints what became of it, from nats-alerter's
+// state-change events (README, "NATS control plane"), until a notification
+// was sent or given up.
 //
-//	publish [-server nats://127.0.0.1:4222] [-source simulation-worker-7] firing|resolved|sample
+//	publish [-server nats://127.0.0.1:4222] [-source simulation-worker-7] firing|resolved|sample|follow
 //
 // Each message carries the header Nats-Msg-Id (the event_id for events), so
 // JetStream drops a retried publish within the stream's duplicate window.
@@ -14,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	alertingv1 "example.com/platform/alerting/v1"
@@ -29,14 +33,21 @@ const (
 func main() {
 	server := flag.String("server", nats.DefaultURL, "NATS server URL")
 	source := flag.String("source", "simulation-worker-7", "the emitting service or instance (the source label)")
+	prefix := flag.String("prefix", "nats_alerter", "nats-alerter's nats.control.prefix (follow)")
+	wait := flag.Duration("wait", 30*time.Second, "how long follow waits for a notification outcome")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: %s [flags] firing|resolved|sample\n", os.Args[0])
+		fmt.Fprintf(os.Stderr, "usage: %s [flags] firing|resolved|sample|follow\n", os.Args[0])
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	if flag.NArg() != 1 {
 		flag.Usage()
 		os.Exit(64)
+	}
+
+	if flag.Arg(0) == "follow" {
+		follow(*server, *source, *prefix, *wait)
+		return
 	}
 
 	var subject string
@@ -73,6 +84,68 @@ func main() {
 		fail("flushing: %v", err)
 	}
 	fmt.Printf("published %s on %s (%d bytes, Nats-Msg-Id %s)\n", flag.Arg(0), subject, len(payload), msgID)
+}
+
+// follow subscribes to nats-alerter's state-change events, publishes the
+// FIRING event, and prints the events about its alert: alert.* events by the
+// alert's labels, then notification.* events by the alert's fingerprint.
+// It ends at the first notification outcome (exit 0) or after wait (exit 1).
+func follow(server, source, prefix string, wait time.Duration) {
+	connection, err := nats.Connect(server, nats.Name("publisher-example-go"), nats.Timeout(5*time.Second))
+	if err != nil {
+		fail("connecting to %s: %v", server, err)
+	}
+	defer connection.Close()
+	// Subscribe first: events published before the subscription are not kept.
+	events, err := connection.SubscribeSync(prefix + ".events.>")
+	if err != nil {
+		fail("subscribing: %v", err)
+	}
+	event := crashEvent(source, false)
+	payload, err := proto.Marshal(event)
+	if err != nil {
+		fail("encoding: %v", err)
+	}
+	msg := nats.NewMsg(alertSubject)
+	msg.Data = payload
+	msg.Header.Set(nats.MsgIdHdr, event.EventId)
+	if err := connection.PublishMsg(msg); err != nil {
+		fail("publishing: %v", err)
+	}
+	fmt.Printf("published firing on %s; following %s.events.>\n", alertSubject, prefix)
+
+	fingerprint := ""
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		received, err := events.NextMsg(time.Until(deadline))
+		if err != nil {
+			break
+		}
+		kind := strings.TrimPrefix(received.Subject, prefix+".events.")
+		if strings.HasPrefix(kind, "alert.") {
+			var change alertingv1.AlertStateEvent
+			if proto.Unmarshal(received.Data, &change) != nil {
+				continue
+			}
+			if change.Labels["source"] != source || change.Labels["alertname"] != event.AlertType {
+				continue
+			}
+			fingerprint = change.Fingerprint
+			fmt.Printf("%s %s\n", kind, change.Fingerprint)
+			continue
+		}
+		var outcome alertingv1.NotificationStateEvent
+		if fingerprint == "" || proto.Unmarshal(received.Data, &outcome) != nil {
+			continue
+		}
+		for _, carried := range outcome.Fingerprints {
+			if carried == fingerprint {
+				fmt.Printf("%s %s %s attempts=%d %s\n", kind, outcome.Receiver, outcome.Integration, outcome.Attempts, outcome.Reason)
+				return
+			}
+		}
+	}
+	fail("no notification outcome for the alert within %s", wait)
 }
 
 // crashEvent is the example alert: every field of AlertEvent is set. The
