@@ -7,9 +7,9 @@ struct ControlConfigTests {
     func defaultsAndKeys() throws {
         let defaults = try ConfigLoader.parse(yaml: "nats: {subjects: [system.>]}").nats.control
         #expect(defaults == AlerterConfig.ControlSection())
-        #expect(defaults.enabled && defaults.prefix == "nats_alerter" && defaults.eventFormat == .protobuf)
-        let set = try ConfigLoader.parse(yaml: "nats: {subjects: [system.>], control: {enabled: false, prefix: ops.alerter, event_format: json}}").nats.control
-        #expect(!set.enabled && set.prefix == "ops.alerter" && set.eventFormat == .json)
+        #expect(defaults.enabled && defaults.prefix == "nats_alerter" && defaults.eventFormat == .protobuf && !defaults.silenceWrites)
+        let set = try ConfigLoader.parse(yaml: "nats: {subjects: [system.>], control: {enabled: false, prefix: ops.alerter, event_format: json, silence_writes: true}}").nats.control
+        #expect(!set.enabled && set.prefix == "ops.alerter" && set.eventFormat == .json && set.silenceWrites)
     }
 
     @Test("refused: a prefix with wildcards, an unknown event format, a prefix whose events nats.subjects would read back")

@@ -13,12 +13,13 @@ import Testing
 /// and `$SRV.PING` answers.
 @Suite("NATS control plane: request-reply API, state-change events, $SRV discovery", .serialized)
 struct ControlPlaneTests {
-    static func config(nats: String, httpPort: Int, webhook: String, durable: Bool = false, eventFormat: String = "protobuf") -> String {
+    static func config(nats: String, httpPort: Int, webhook: String, durable: Bool = false, eventFormat: String = "protobuf",
+                       silenceWrites: Bool = true) -> String {
         """
         nats:
           servers: ["\(nats)"]
           subjects: ["system.>"]
-          control: {prefix: nats_alerter, event_format: \(eventFormat)}
+          control: {prefix: nats_alerter, event_format: \(eventFormat), silence_writes: \(silenceWrites)}
         \(durable ? "  jetstream: {stream: EVENTS, durable: alerter}\n" : "")state:
           resolve_timeout_by_alert_type: {heartbeat: 1s}
         \(durable ? "  backend: jetstream\n  jetstream: {outbox: {ack_wait: 5s, max_deliver: 3}}" : "")
@@ -165,7 +166,7 @@ struct ControlPlaneTests {
         await alerter.process.stop()
     }
 
-    @Test("durable mode, JSON events: a webhook answering 400 → notification.dead_lettered")
+    @Test("durable mode, JSON events: a webhook answering 400 → notification.dead_lettered; silence writes over NATS are refused (403) until turned on")
     func deadLetteredNotificationEvent() async throws {
         let directory = try makeTemporaryDirectory("control-plane-durable")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -173,7 +174,8 @@ struct ControlPlaneTests {
         defer { nats.kill() }
         let webhook = try await HTTPRecorder(directory: directory, responses: ["400"])
         let port = freeLoopbackPort()
-        let alerter = try AlerterProcess(config: Self.config(nats: nats.url, httpPort: port, webhook: webhook.url, durable: true, eventFormat: "json"),
+        let alerter = try AlerterProcess(config: Self.config(nats: nats.url, httpPort: port, webhook: webhook.url, durable: true, eventFormat: "json",
+                                                             silenceWrites: false),
                                          directory: directory)
         defer { alerter.process.kill() }
         #expect(await alerter.waitUntilReady(timeout: .seconds(15)))
@@ -190,6 +192,13 @@ struct ControlPlaneTests {
         #expect(deadLettered.object["outcome"] as? String == "OUTCOME_DEAD_LETTERED")
         #expect(deadLettered.object["receiver"] as? String == "oncall")
         #expect((deadLettered.object["fingerprints"] as? [String]) == [firing.object["fingerprint"] as? String ?? "?"])
+
+        // The default: anyone who may publish here must not be able to mute alerts.
+        let silence = #"{"matchers":[{"name":"source","value":"node-9","isRegex":false}],"startsAt":"\#(Self.iso(Date()))","endsAt":"\#(Self.iso(Date() + 3600))","createdBy":"x","comment":"x"}"#
+        let refused = try await Self.request(client, "nats_alerter.api.silences.create", silence)
+        let error = (refused.json as? [String: Any])?["error"] as? [String: Any]
+        #expect(error?["code"] as? Int == 403 && (error?["message"] as? String)?.contains("nats.control.silence_writes") == true, "\(refused.text)")
+        #expect(try await Self.http(port, "/api/v2/silences") == "[]")
         _ = subscription
         await alerter.process.stop()
     }

@@ -88,6 +88,10 @@ public struct AlerterConfig: Sendable {
         /// Subjects are `<prefix>.api.…` and `<prefix>.events.…`.
         public var prefix = "nats_alerter"
         public var eventFormat = EventFormat.protobuf
+        /// Whether `silences.create` and `silences.expire` are answered. Off
+        /// by default: on a NATS server without subject permissions anyone
+        /// who may publish an event could otherwise mute every alert.
+        public var silenceWrites = false
 
         public init() {}
     }

@@ -146,6 +146,8 @@ extension ConfigSection<AlerterConfig.ControlSection> {
                 ConfigLoader.validateSubject($0, wildcards: false)
             }, doc: "subjects are <prefix>.api.… and <prefix>.events.…"),
             .key("event_format", \.eventFormat, .oneOf("event format"), doc: "protobuf or json"),
+            .key("silence_writes", \.silenceWrites, .bool,
+                 doc: "answer silences.create and silences.expire (off: anyone who may publish there could mute alerts; restrict the subjects first)"),
         ])
     }
 }

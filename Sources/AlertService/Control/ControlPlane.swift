@@ -109,6 +109,10 @@ public final class ControlPlane: Service, Sendable {
     }
 
     private func perform(_ endpoint: Endpoint, _ body: Data) async throws -> Data {
+        if endpoint == .silencesCreate || endpoint == .silencesExpire, !settings.silenceWrites {
+            throw APIError(.forbidden, "silence writes over NATS are off (nats.control.silence_writes); "
+                + "restrict \(settings.prefix).api.silences.* with NATS permissions, then turn them on")
+        }
         switch endpoint {
         case .alertsList:
             let query = try AlertQuery(body: try Self.object(body))
