@@ -111,18 +111,6 @@ struct AlertmanagerParityTests {
         }
     }
 
-    /// SplitMix64: the same "random" cases on every run, so a failure reproduces.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test("random matcher trees and label sets route as amtool config routes test routes them")
     func randomRoutingAgreesWithAmtool() async throws {
         let directory = try makeTemporaryDirectory("am-random-routes")

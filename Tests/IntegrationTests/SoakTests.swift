@@ -22,22 +22,8 @@ struct SoakTests {
     /// Distinct valid alerts (each sent many times: the rest are duplicates).
     static let distinctValid = 500
 
-    /// A small deterministic generator (SplitMix64), so a failing run repeats.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-        mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
-    }
-
     /// The hostile payload number `index`, with its Content-Type header (nil: none).
-    static func hostile(_ index: Int, _ random: inout Generator, template: [UInt8]) -> ([UInt8], String?) {
+    static func hostile(_ index: Int, _ random: inout SeededGenerator, template: [UInt8]) -> ([UInt8], String?) {
         switch index % 12 {
         case 0: return (random.bytes(1 + random.below(300)), nil)
         case 1:
@@ -115,7 +101,7 @@ struct SoakTests {
         }
         let template = ProtobufEventEncoder.encode(AlertEvent(alertType: "soak_template", severity: .critical, source: "node-7",
                                                               labels: ["team": "db", "zone": "b"], currentValue: 93.5, thresholdValue: 90))
-        var random = Generator(state: 0x5EED)
+        var random = SeededGenerator(state: 0x5EED)
         var validSent = 0
         var peak = baseline
         let started = ContinuousClock.now
