@@ -68,6 +68,10 @@ public final class EngineLoop: Service, Sendable {
         return readiness
     }
 
+    /// The loop consumes transitions (subscribed, not draining): on a
+    /// standby it does not (docs/ARCHITECTURE.md, High availability).
+    public var isRunning: Bool { machine.withLock { $0.phase == .running } }
+
     /// New alerts per type since start (`alerts_triggered_total{alert_type}`).
     public var alertsTriggeredByType: [String: Int] { triggered.withLock { $0 } }
 
