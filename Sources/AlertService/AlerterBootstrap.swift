@@ -34,6 +34,18 @@ extension Alerter {
         // Durable mode is highly available: instances sharing the bucket prefix
         // elect one owner (docs/ARCHITECTURE.md, High availability).
         let ingest = try await NATSIngest.connect(nats, jetStream: nats.jetstream != nil || durableState, fenceConsumers: durableState, logger: logger)
+        // The events stream exists from the start, whichever instance of an HA
+        // group ends up consuming it: events published meanwhile are kept.
+        if let jetstream = nats.jetstream, let jetStream = ingest.jetStream {
+            do {
+                try await runBlocking("JetStream stream set-up") { () throws(NATSError) in
+                    try jetStream.ensureStream(jetstream.stream, subscribed: nats.subjects)
+                }
+            } catch {
+                await ingest.close()
+                throw error
+            }
+        }
         var stateStore: any StateStore = MemoryStateStore()
         var coordinator: HACoordinator?
         if durableState, let jetStream = ingest.jetStream {

@@ -40,6 +40,7 @@ public final class EngineLoop: Service, Sendable {
     private let stateEvents: StateEventPublisher?
     /// High availability (durable mode): nil runs as the only instance.
     let ownership: (any Ownership)?
+    private let commitFailureLog = LogInterval(.seconds(10))
 
     /// - Parameter ingest: nil runs the loop without a source (tests): it
     ///   then steps on whatever is put into `state.transitions`.
@@ -190,7 +191,12 @@ public final class EngineLoop: Service, Sendable {
                 try await ownership.commit()
             } catch {
                 if case .unavailable(let reason) = error {
-                    logger.error("HA: commit log not reachable; holding this step's effects", metadata: ["error": .string(reason)])
+                    if commitFailureLog.admit() {
+                        logger.error("HA: commit log not reachable; holding this step's effects (logged at most every 10 s)",
+                                     metadata: ["error": .string(reason)])
+                    }
+                    // No answer (a leader election): do not hammer the server.
+                    try? await Task.sleep(for: .milliseconds(100))
                 }
                 machine.withLock { $0.hold(acknowledgements: acknowledgements, notifications: notifications[...]) }
                 return

@@ -120,13 +120,17 @@ public final class HACoordinator: Sendable {
         var leaseSettings = bucket
         leaseSettings.history = 1
         leaseSettings.ttl = settings.leaseTTL
+        // Set-up (creating an R3 bucket or stream can take seconds on a busy
+        // cluster) waits as long as any JetStream request; only the lease's
+        // renews and commits use the short timeout.
+        let setup = try JetStream(connection: connection)
+        _ = try KeyValueBucket(jetStream: setup, name: prefix + "_leases", settings: leaseSettings)
         leases = try KeyValueBucket(jetStream: jetStream, name: prefix + "_leases", settings: leaseSettings)
         commitStream = prefix.uppercased() + "_HA"
         commitPrefix = prefix + ".ha.commit"
         var stream = EventStreamConfiguration(name: commitStream, subjects: [commitPrefix + ".>"], create: true, duplicateWindow: .seconds(120),
                                               maxAge: .seconds(86400), replicas: bucket.replicas)
         stream.maxMessages = 100_000
-        let setup = try JetStream(connection: connection)
         try setup.ensureStream(stream, subscribed: [commitPrefix + ".>"])
     }
 
@@ -482,6 +486,11 @@ public final class HACoordinator: Sendable {
             defer { if s.role == .active || s.role == .standby { s.role = .released } }
             return s.role == .active
         }
+        // Logged before the delete: once it is deleted a standby may log "HA: active"
+        // at once, and this instance has already stopped acting (final write done).
+        if wasActive {
+            logger.notice("HA: lease released", metadata: ["instance": .string(identity.instance), "partition": .stringConvertible(partition)])
+        }
         await runBlocking("HA lease release") {
             if wasActive, let current = try? self.leases.get(self.leaseKey),
                let record = try? Self.decoder().decode(LeaseRecord.self, from: Data(current.value)),
@@ -489,9 +498,6 @@ public final class HACoordinator: Sendable {
                 try? self.leases.delete(self.leaseKey)
             }
             try? self.leases.delete(self.presenceKey)
-        }
-        if wasActive {
-            logger.notice("HA: lease released", metadata: ["instance": .string(identity.instance), "partition": .stringConvertible(partition)])
         }
     }
 
