@@ -30,6 +30,8 @@ public final class Alerter: Sendable {
     public let loop: EngineLoop
     /// Publishes state-change events on `<prefix>.events.…` when `nats.control` is enabled (docs/ARCHITECTURE.md, Control plane).
     public let stateEvents: StateEventPublisher?
+    /// High availability (durable mode; docs/ARCHITECTURE.md, High availability).
+    public let ownership: HAOwnership?
     /// The HTTPS listener's certificates, when `server.tls_server_config` is set.
     let listenerTLS: ListenerTLS?
 
@@ -42,8 +44,9 @@ public final class Alerter: Sendable {
 
     init(config: AlerterConfig, configPath: String?, state: AlertingState, stateStore: any StateStore, ingest: NATSIngest?,
          notifiers: Notifiers, outbox: NotificationOutbox?, listenerTLS: ListenerTLS?, clock: any WallClock, logger: Logger, startedAt: Date,
-         stateEvents: StateEventPublisher? = nil) {
+         stateEvents: StateEventPublisher? = nil, ownership: HAOwnership? = nil) {
         self.configPath = configPath
+        self.ownership = ownership
         self.clock = clock
         self.logger = logger
         self.startedAt = startedAt
@@ -55,7 +58,7 @@ public final class Alerter: Sendable {
         self.listenerTLS = listenerTLS
         self.stateEvents = stateEvents
         self.loop = EngineLoop(state: state, stateStore: stateStore, ingest: ingest, sink: outbox ?? notifiers,
-                               clock: clock, logger: logger, startedAt: startedAt, stateEvents: stateEvents)
+                               clock: clock, logger: logger, startedAt: startedAt, stateEvents: stateEvents, ownership: ownership)
         self.running = Mutex(Running(config: config, lastReload: (true, clock.now())))
     }
 

@@ -1,6 +1,7 @@
 public import AlertCore
 import AlertIngest
 import AlertNotify
+import Foundation
 public import Logging
 
 extension Alerter {
@@ -30,13 +31,25 @@ extension Alerter {
         }
         let startedAt = clock.now()
         let state = AlertingState(config: config, logger: logger)
-        let ingest = try await NATSIngest.connect(nats, jetStream: nats.jetstream != nil || durableState, logger: logger)
+        // Durable mode is highly available: instances sharing the bucket prefix
+        // elect one owner (docs/ARCHITECTURE.md, High availability).
+        let ingest = try await NATSIngest.connect(nats, jetStream: nats.jetstream != nil || durableState, fenceConsumers: durableState, logger: logger)
         var stateStore: any StateStore = MemoryStateStore()
+        var coordinator: HACoordinator?
         if durableState, let jetStream = ingest.jetStream {
             let settings = config.state.jetstream
-            stateStore = try await runBlocking("state bucket set-up") { () throws(NATSError) in
+            let shared = try await runBlocking("state bucket set-up") { () throws(NATSError) in
                 try JetStreamStateStore(jetStream: jetStream, settings: settings, logger: logger)
             }
+            stateStore = shared
+            coordinator = try await runBlocking("HA lease and commit log set-up") { () throws(NATSError) in
+                try HACoordinator(connection: ingest.connection, prefix: settings.bucketPrefix, bucket: settings.bucket, settings: config.ha,
+                                  httpAddress: config.server.listenAddress, logger: logger, onLost: { _ in
+                                      // Crash-only: nothing half-owned survives; the supervisor restarts this process as a standby.
+                                      exit(HACoordinator.stepDownExitStatus)
+                                  })
+            }
+            await ServerGuarantees.log(connection: ingest.connection, logger: logger)
         }
 
         // State comes back before the first event is consumed.
@@ -67,7 +80,6 @@ extension Alerter {
                     let outbox = try NotificationOutbox(notifiers: notifiers, notificationLog: state.notificationLog, jetStream: jetStream,
                                                         prefix: settings.bucketPrefix, bucket: settings.bucket, settings: config.state.outbox,
                                                         deadLetterSubject: nats.jetstream?.deadLetterSubject, logger: logger)
-                    try outbox.start(receivers: Array(config.receivers.keys))
                     return outbox
                 }
                 outbox = started
@@ -77,9 +89,14 @@ extension Alerter {
             } else if durableState {
                 logger.warning("state.jetstream.outbox.enabled is false: notifications queued in memory are lost if the process dies")
             }
+            var ownership: HAOwnership?
+            if let coordinator, let shared = stateStore as? JetStreamStateStore {
+                ownership = HAOwnership(coordinator: coordinator, state: state, stateStore: shared, outbox: outbox,
+                                        receivers: { Array(config.receivers.keys) }, clock: clock, logger: logger)
+            }
             return Alerter(config: config, configPath: configPath, state: state, stateStore: stateStore, ingest: ingest,
                            notifiers: notifiers, outbox: outbox, listenerTLS: listenerTLS, clock: clock, logger: logger, startedAt: startedAt,
-                           stateEvents: stateEvents)
+                           stateEvents: stateEvents, ownership: ownership)
         } catch {
             // Integrations hold HTTP clients, the outbox consumers: release them on every path.
             if let outbox { await outbox.shutdown(grace: .zero) } else { await notifiers.shutdown(grace: .zero) }

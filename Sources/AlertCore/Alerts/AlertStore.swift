@@ -242,6 +242,39 @@ public final class AlertStore: Sendable {
             if added > 0 { activeTotal.add(added, ordering: .relaxed) }
         }
     }
+
+    /// Puts `alert` in place of whatever the store holds for its fingerprint
+    /// (a standby following the shared state: docs/ARCHITECTURE.md, High
+    /// availability). Not counted against `maxActiveAlerts`: the owner did.
+    public func replace(_ alert: Alert) {
+        let change = shard(alert.fingerprint).state.withLock { state -> Int in
+            let wasActive = state.active.removeValue(forKey: alert.fingerprint) != nil
+            state.resolved.removeValue(forKey: alert.fingerprint)
+            if alert.isFiring { state.active[alert.fingerprint] = alert } else { state.resolved[alert.fingerprint] = alert }
+            return (alert.isFiring ? 1 : 0) - (wasActive ? 1 : 0)
+        }
+        if change != 0 { activeTotal.add(change, ordering: .relaxed) }
+    }
+
+    /// Forgets an alert, firing or resolved.
+    public func remove(_ fingerprint: Fingerprint) {
+        let wasActive = shard(fingerprint).state.withLock { state -> Bool in
+            state.resolved.removeValue(forKey: fingerprint)
+            return state.active.removeValue(forKey: fingerprint) != nil
+        }
+        if wasActive { activeTotal.subtract(1, ordering: .relaxed) }
+    }
+
+    /// Forgets every alert (a new owner reloading the shared state).
+    public func removeAll() {
+        for shard in shards {
+            let removed = shard.state.withLock { state -> Int in
+                defer { state = State() }
+                return state.active.count
+            }
+            if removed > 0 { activeTotal.subtract(removed, ordering: .relaxed) }
+        }
+    }
 }
 
 extension Duration {

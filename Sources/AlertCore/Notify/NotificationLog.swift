@@ -127,6 +127,15 @@ public final class NotificationLog: Sendable {
         }
     }
 
+    /// Replaces every entry with `replacement` (not journaled): a new owner
+    /// taking over the shared state (docs/ARCHITECTURE.md, High availability).
+    public func replaceAll(_ replacement: [NotificationLogEntry]) {
+        entries.withLock { map in
+            map = [:]
+            for entry in replacement { map[Key(entry)] = entry }
+        }
+    }
+
     public func entry(receiver: String, integration: String = "", groupKey: String) -> NotificationLogEntry? {
         entries.withLock { $0[Key(receiver: receiver, integration: integration, groupKey: groupKey)] }
     }

@@ -39,6 +39,21 @@ public final class Silencer: Sendable {
         }
     }
 
+    /// Replaces every silence with `silences` (not journaled): a new owner
+    /// taking over the shared state (docs/ARCHITECTURE.md, High availability).
+    public func replaceAll(_ replacement: [Silence]) {
+        silences.withLock { stored in
+            stored = [:]
+            for silence in replacement { stored[silence.id] = silence }
+        }
+    }
+
+    /// Forgets a silence (not journaled): a standby following the shared
+    /// state, where the owner removed it.
+    public func forget(id: String) {
+        _ = silences.withLock { $0.removeValue(forKey: id) }
+    }
+
     /// Refuses every later change with `.unavailable`: called at shutdown
     /// right before the final state write, so a silence posted after it gets
     /// an error instead of a 200 for a silence the next process never sees.

@@ -142,6 +142,8 @@ public final class StateJournal: Sendable {
         pending.withLock { $0.insert(contentsOf: changes, at: 0) }
     }
 
+    public var isEmpty: Bool { pending.withLock { $0.isEmpty } }
+
     /// Takes every change recorded so far, in order.
     public func drain() -> [StateChange] {
         pending.withLock { changes in

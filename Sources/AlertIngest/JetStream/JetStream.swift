@@ -16,6 +16,8 @@ public struct EventStreamConfiguration: Sendable, Equatable {
     /// Work-queue retention: a message is removed once acknowledged (the
     /// outbox); otherwise limits retention (the events stream).
     public var workQueue = false
+    /// At most this many messages (the oldest go first); nil: no limit.
+    public var maxMessages: Int64?
 
     public init(name: String = "ALERT_EVENTS", subjects: [String] = [], create: Bool = true,
                 duplicateWindow: Duration = .seconds(120), maxAge: Duration = .seconds(7 * 86400), replicas: Int = 1) {
@@ -33,9 +35,14 @@ public final class JetStream: Sendable {
     nonisolated(unsafe) let context: OpaquePointer
     public let connection: NATSConnection
 
-    public init(connection: NATSConnection) throws(NATSError) {
+    /// - Parameter requestTimeout: how long JetStream API requests and
+    ///   publishes wait for an answer (libnats' default: 5 s).
+    public init(connection: NATSConnection, requestTimeout: Duration? = nil) throws(NATSError) {
         var js: OpaquePointer?
-        try check(natsConnection_JetStream(&js, connection.connection, nil), "JetStream context")
+        var options = jsOptions()
+        jsOptions_Init(&options)
+        if let requestTimeout { options.Wait = max(1, requestTimeout.nanoseconds / 1_000_000) }
+        try check(natsConnection_JetStream(&js, connection.connection, &options), "JetStream context")
         guard let js else { throw NATSError(operation: "JetStream context", message: "none returned") }
         self.context = js
         self.connection = connection
@@ -81,6 +88,7 @@ public final class JetStream: Sendable {
                 config.MaxAge = stream.maxAge.nanoseconds
                 config.Replicas = Int64(stream.replicas)
                 if stream.workQueue { config.Retention = js_WorkQueuePolicy }
+                if let maxMessages = stream.maxMessages { config.MaxMsgs = maxMessages }
                 var created: UnsafeMutablePointer<jsStreamInfo>?
                 var code = jsErrCode(0)
                 let status = exists ? js_UpdateStream(&created, context, &config, nil, &code) : js_AddStream(&created, context, &config, nil, &code)
@@ -120,6 +128,69 @@ public final class JetStream: Sendable {
         }
         if let ack { jsPubAck_Destroy(ack) }
         try check(status, code: code, "publish to \(subject)")
+    }
+
+    /// Publishes only if `subject` holds no message yet in its stream
+    /// (`Nats-Expected-Last-Subject-Sequence: 0`, checked by the stream
+    /// leader when it applies the message): true when stored, false when the
+    /// subject already had a message. A retry with the same `messageID`
+    /// after an unanswered attempt is dropped as a duplicate and reported as
+    /// stored, so a timeout never makes a stored message look refused.
+    /// Throws only when no answer came (retry).
+    public func publishIfFirst(subject: String, payload: [UInt8], messageID: String) throws(NATSError) -> Bool {
+        var options = jsPubOptions()
+        jsPubOptions_Init(&options)
+        options.ExpectNoMessage = true
+        var ack: UnsafeMutablePointer<jsPubAck>?
+        var code = jsErrCode(0)
+        let status: natsStatus = payload.withUnsafeBytes { bytes in
+            messageID.withCString { id in
+                options.MsgId = id
+                return js_Publish(&ack, context, subject, bytes.baseAddress, Int32(bytes.count), &options, &code)
+            }
+        }
+        if let ack { jsPubAck_Destroy(ack) }
+        if status == NATS_OK { return true }
+        // 10071: wrong last sequence — the subject has a message.
+        if code.rawValue == 10071 { return false }
+        throw NATSError("publish to \(subject)", status, code: code)
+    }
+
+    /// The last message of a stream (subject and payload), nil when it is empty.
+    public func lastMessage(stream: String) throws(NATSError) -> (subject: String, payload: [UInt8])? {
+        var info: UnsafeMutablePointer<jsStreamInfo>?
+        var code = jsErrCode(0)
+        let status = js_GetStreamInfo(&info, context, stream, nil, &code)
+        defer { if let info { jsStreamInfo_Destroy(info) } }
+        try check(status, code: code, "look up stream \(stream)")
+        let last = info?.pointee.State.LastSeq ?? 0
+        guard last > 0, (info?.pointee.State.Msgs ?? 0) > 0 else { return nil }
+        var msg: OpaquePointer?
+        let got = js_GetMsg(&msg, context, stream, last, nil, &code)
+        try check(got, code: code, "read message \(last) of stream \(stream)")
+        guard let msg else { return nil }
+        defer { natsMsg_Destroy(msg) }
+        return (MessageAccess.subject(msg), [UInt8](MessageAccess.payload(msg)))
+    }
+
+    /// A durable consumer's ack floor (the stream sequence up to which every
+    /// message is acknowledged), nil when the consumer does not exist.
+    public func ackFloor(stream: String, durable: String) throws(NATSError) -> UInt64? {
+        var info: UnsafeMutablePointer<jsConsumerInfo>?
+        var code = jsErrCode(0)
+        let status = js_GetConsumerInfo(&info, context, stream, durable, nil, &code)
+        defer { if let info { jsConsumerInfo_Destroy(info) } }
+        if status == NATS_NOT_FOUND || code.rawValue == 10014 { return nil }
+        try check(status, code: code, "look up consumer \(durable) of stream \(stream)")
+        return info?.pointee.AckFloor.Stream
+    }
+
+    /// Deletes a durable consumer; one that does not exist is no error.
+    public func deleteConsumer(stream: String, durable: String) throws(NATSError) {
+        var code = jsErrCode(0)
+        let status = js_DeleteConsumer(context, stream, durable, nil, &code)
+        if status == NATS_NOT_FOUND || code.rawValue == 10014 { return }
+        try check(status, code: code, "delete consumer \(durable) of stream \(stream)")
     }
 
     /// Whether stream subject pattern `pattern` captures everything `subject` (itself possibly a wildcard) can match.

@@ -51,9 +51,15 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     public var ackWait: Duration
     public var maxDeliver: Int
     public var maxAckPending: Int
+    /// Creates the consumer delivering from this stream sequence on (a new
+    /// owner's consumer starts at the old one's ack floor + 1); nil: from the
+    /// first message, or where an existing durable left off.
+    public var startSequence: UInt64?
 
-    public init(durable: String = "nats-alerter", ackWait: Duration = .seconds(30), maxDeliver: Int = 10, maxAckPending: Int = 65_536) {
+    public init(durable: String = "nats-alerter", ackWait: Duration = .seconds(30), maxDeliver: Int = 10, maxAckPending: Int = 65_536,
+                startSequence: UInt64? = nil) {
         self.durable = durable
+        self.startSequence = startSequence
         self.ackWait = ackWait
         self.maxDeliver = maxDeliver
         self.maxAckPending = maxAckPending
@@ -62,7 +68,9 @@ public struct ConsumerConfiguration: Sendable, Equatable {
 
 /// A durable push consumer with manual ack (never libnats' auto-ack, and not
 /// a pull consumer: libnats 3.4.1's Fetch has a heap overflow — DESIGN §8).
-/// Replicas using the same durable name share the messages.
+/// One process consumes it at a time (libnats refuses a second subscription
+/// on a bound push durable); high availability moves it between instances
+/// (docs/ARCHITECTURE.md, High availability).
 public final class JetStreamConsumer: Sendable {
     nonisolated(unsafe) private let subscription: OpaquePointer
     private let jetStream: JetStream
@@ -82,7 +90,12 @@ public final class JetStreamConsumer: Sendable {
                 options.ManualAck = true
                 options.Config.Durable = durable
                 options.Config.AckPolicy = js_AckExplicit
-                options.Config.DeliverPolicy = js_DeliverAll
+                if let start = consumer.startSequence {
+                    options.Config.DeliverPolicy = js_DeliverByStartSequence
+                    options.Config.OptStartSeq = start
+                } else {
+                    options.Config.DeliverPolicy = js_DeliverAll
+                }
                 options.Config.AckWait = consumer.ackWait.nanoseconds
                 options.Config.MaxDeliver = Int64(consumer.maxDeliver)
                 options.Config.MaxAckPending = Int64(consumer.maxAckPending)

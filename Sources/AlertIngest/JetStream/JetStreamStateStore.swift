@@ -66,6 +66,63 @@ public final class JetStreamStateStore: StateStore {
         }
     }
 
+    /// What another process wrote to the shared state, as `follow` reports it.
+    public enum SharedChange: Sendable {
+        case alert(Alert)
+        case alertRemoved(Fingerprint)
+        case silence(Silence)
+        case silenceRemoved(id: String)
+        case notificationLogged(NotificationLogEntry)
+    }
+
+    /// Follows the alerts, silences and notification-log buckets (first
+    /// their current values, then every change), decoding each record as
+    /// `load` does; a standby's view of the owner's state, and the owner's
+    /// view of silences written by standbys (docs/ARCHITECTURE.md, High
+    /// availability). `silencesOnly` follows the silences alone. A record
+    /// that cannot be decoded is logged and skipped. Stop the returned
+    /// watches to end it.
+    public func follow(silencesOnly: Bool = false, onChange: @escaping @Sendable (SharedChange) -> Void) throws(NATSError) -> [KeyValueWatch] {
+        let logger = self.logger
+        let decoded = { @Sendable (bucket: KeyValueBucket, key: String, value: [UInt8], decode: (Data) throws -> SharedChange) -> SharedChange? in
+            do { return try decode(Data(value)) } catch {
+                logger.warning("shared state record not readable; skipped", metadata: [
+                    "key": .string(bucket.name + "/" + key), "error": .string("\(error)"),
+                ])
+                return nil
+            }
+        }
+        var watches: [KeyValueWatch] = []
+        let silences = self.silences
+        watches.append(try silences.watch { key, value in
+            if let value {
+                if let change = decoded(silences, key, value, { .silence(try StateCoding.decoder().decode(Silence.self, from: $0)) }) { onChange(change) }
+            } else {
+                onChange(.silenceRemoved(id: key))
+            }
+        })
+        guard !silencesOnly else { return watches }
+        let alerts = self.alerts, notificationLog = self.notificationLog
+        do {
+            watches.append(try alerts.watch { key, value in
+                if let value {
+                    if let change = decoded(alerts, key, value, { .alert(try StateCoding.decoder().decode(Alert.self, from: $0)) }) { onChange(change) }
+                } else if let fingerprint = Fingerprint(hex: key) {
+                    onChange(.alertRemoved(fingerprint))
+                }
+            })
+            watches.append(try notificationLog.watch { key, value in
+                if let value, let change = decoded(notificationLog, key, value, {
+                    .notificationLogged(try StateCoding.decoder().decode(NotificationLogEntry.self, from: $0))
+                }) { onChange(change) }
+            })
+        } catch {
+            watches.forEach { $0.stop() }
+            throw error
+        }
+        return watches
+    }
+
     /// Writes the changes in order. A change that cannot be encoded, or that
     /// the server refuses as too large, is a poison item: it is dropped
     /// (logged, counted in `droppedRecords`) and the others are written —

@@ -1,7 +1,7 @@
 extension AlerterConfig {
     /// The top-level sections described key by key.
     static var describedSections: [(name: String, section: ConfigSection<AlerterConfig>)] {
-        [("nats", .nats), ("state", .state), ("server", .server), ("log", .log)]
+        [("nats", .nats), ("state", .state), ("ha", .ha), ("server", .server), ("log", .log)]
     }
 
     /// What a reload from `old` to `new` leaves for a restart, one note a

@@ -8,7 +8,7 @@ import Yams
 /// YAML path; nothing half-valid is ever returned.
 public enum ConfigLoader {
     static let topLevelKeys: Set<String> = [
-        "nats", "state", "server", "rules", "rule_files", "log",
+        "nats", "state", "ha", "server", "rules", "rule_files", "log",
         "global", "route", "receivers", "inhibit_rules", "time_intervals", "mute_time_intervals", "templates",
         // Alertmanager's, read and ignored with a note:
         "tracing",

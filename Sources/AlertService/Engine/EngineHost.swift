@@ -12,12 +12,26 @@ public struct GroupSnapshot: Sendable {
 /// The engine's single owner. The engine is not thread-safe; this actor
 /// serialises the ingest loop's steps, the HTTP API's reads and reloads.
 public actor EngineHost {
-    private let engine: AlertEngine
+    private var engine: AlertEngine
+    private let journal: StateJournal?
+    private let logger: Logger
 
     public init(configuration: EngineConfiguration, store: AlertStore, silencer: Silencer, notificationLog: NotificationLog,
                 journal: StateJournal?, logger: Logger) {
+        self.journal = journal
+        self.logger = logger
         engine = AlertEngine(configuration: configuration, store: store, silencer: silencer, notificationLog: notificationLog,
                              journal: journal, logger: logger)
+    }
+
+    /// Starts over from the store's alerts: a fresh engine (no groups, no
+    /// timers) that adopts every alert, as at start-up. A standby refreshing
+    /// its view of the groups, and a new owner after it reloaded the shared
+    /// state (docs/ARCHITECTURE.md, High availability).
+    public func readopt(at now: Date) {
+        engine = AlertEngine(configuration: engine.configuration, store: engine.store, silencer: engine.silencer,
+                             notificationLog: engine.notificationLog, journal: journal, logger: logger)
+        engine.adopt(engine.store.activeAlerts() + engine.store.resolvedAlerts(), at: now)
     }
 
     /// One step of the loop: apply transitions, run what is due, return notifications.

@@ -10,6 +10,9 @@ extension EngineLoop {
         enum Phase: Equatable {
             /// State restored; subscriptions not up yet.
             case loading
+            /// High availability: another instance owns the partition; this
+            /// one serves the API and waits to take over.
+            case standby
             case running
             /// Shutting down: subscriptions drained, deliveries winding down.
             case draining
@@ -24,6 +27,20 @@ extension EngineLoop {
         /// store or the outbox was down).
         private var heldNotifications: [AlertCore.Notification] = []
 
+        /// Waiting to own the partition: false when the loop was already stopped.
+        mutating func standby() -> Bool {
+            guard phase == .loading else { return false }
+            phase = .standby
+            return true
+        }
+
+        /// This instance owns the partition now; it subscribes next.
+        mutating func owner() -> Bool {
+            guard phase == .standby else { return false }
+            phase = .loading
+            return true
+        }
+
         /// Subscriptions are up: false when the loop was already stopped.
         mutating func subscribed() -> Bool {
             guard phase == .loading else { return false }
@@ -33,7 +50,7 @@ extension EngineLoop {
 
         /// Shutdown begins; false when it already began.
         mutating func beginDraining() -> Bool {
-            guard phase == .loading || phase == .running else { return false }
+            guard phase == .loading || phase == .running || phase == .standby else { return false }
             phase = .draining
             return true
         }
@@ -63,6 +80,7 @@ extension EngineLoop {
         var readiness: (ready: Bool, reason: String) {
             switch phase {
             case .loading: (false, "state not loaded yet")
+            case .standby: (true, "standby: another instance is active; this one can take over")
             case .running: (true, "ready")
             case .draining, .stopped: (false, "shutting down")
             }

@@ -38,11 +38,15 @@ public final class EngineLoop: Service, Sendable {
     private let startedAt: Date
     private let triggered = Mutex<[String: Int]>([:])
     private let stateEvents: StateEventPublisher?
+    /// High availability (durable mode): nil runs as the only instance.
+    let ownership: (any Ownership)?
 
     /// - Parameter ingest: nil runs the loop without a source (tests): it
     ///   then steps on whatever is put into `state.transitions`.
     public init(state: AlertingState, stateStore: any StateStore, ingest: (any EventSource)?, sink: any NotificationSink,
-                clock: any WallClock, logger: Logger, startedAt: Date, stateEvents: StateEventPublisher? = nil) {
+                clock: any WallClock, logger: Logger, startedAt: Date, stateEvents: StateEventPublisher? = nil,
+                ownership: (any Ownership)? = nil) {
+        self.ownership = ownership
         self.state = state
         self.stateEvents = stateEvents
         self.stateStore = stateStore
@@ -65,6 +69,18 @@ public final class EngineLoop: Service, Sendable {
     public var held: (acknowledgements: Int, notifications: Int) { machine.withLock { $0.heldCount } }
 
     public func run() async throws {
+        if let ownership {
+            // A standby until this instance owns the partition (docs/ARCHITECTURE.md, High availability).
+            guard machine.withLock({ $0.standby() }) else { return }
+            let owner = await cancelWhenGracefulShutdown { await ownership.becomeOwner() }
+            guard owner, machine.withLock({ $0.owner() }) else {
+                machine.withLock { $0.stopped() }
+                await sink.shutdown(grace: .seconds(2))
+                await ownership.release()
+                await ingest?.close()
+                return
+            }
+        }
         do {
             try await ingest?.subscribe(state, clock: clock)
         } catch {
@@ -156,6 +172,19 @@ public final class EngineLoop: Service, Sendable {
         let (acknowledgements, notifications) = machine.withLock {
             $0.beginStep(acknowledgements: batch.acknowledgements, notifications: decided)
         }
+        // High availability: nothing leaves the process unless this instance
+        // still owns the partition and created the next commit (the fence).
+        if let ownership, !acknowledgements.isEmpty || !notifications.isEmpty || !state.journal.isEmpty {
+            do throws(HACoordinator.CommitRefusal) {
+                try await ownership.commit()
+            } catch {
+                if case .unavailable(let reason) = error {
+                    logger.error("HA: commit log not reachable; holding this step's effects", metadata: ["error": .string(reason)])
+                }
+                machine.withLock { $0.hold(acknowledgements: acknowledgements, notifications: notifications[...]) }
+                return
+            }
+        }
         var submitted = 0
         if sink.isDurable {
             submitted = await sink.submit(notifications)
@@ -165,10 +194,11 @@ public final class EngineLoop: Service, Sendable {
                 return
             }
         }
-        guard await persist() else {
+        guard ownership?.isOwner ?? true, await persist() else {
             machine.withLock { $0.hold(acknowledgements: acknowledgements, notifications: notifications[submitted...]) }
             return
         }
+        guard ownership?.isOwner ?? true else { return }
         for acknowledgement in acknowledgements { acknowledgement.ack() }
         if !sink.isDurable {
             notifications.forEach(output.emit)
@@ -191,6 +221,8 @@ public final class EngineLoop: Service, Sendable {
         if !(await persist()) {
             logger.error("shutting down with state not written; the unacknowledged events will be redelivered")
         }
+        // A standby takes over at once rather than after the lease's TTL.
+        await ownership?.release()
         await ingest?.close()
         var summary = ingest?.summary ?? [:]
         summary["event"] = "ingest_summary"

@@ -41,7 +41,11 @@ struct AdminRoutes {
         }
     }
 
-    func status(_ request: Request, context: APIRequestContext) -> AlertmanagerStatus {
-        AlertmanagerStatus(config: runtime.config, startedAt: runtime.startedAt)
+    func status(_ request: Request, context: APIRequestContext) async -> AlertmanagerStatus {
+        var status = AlertmanagerStatus(config: runtime.config, startedAt: runtime.startedAt)
+        if let coordinator = runtime.ownership?.coordinator {
+            status.cluster = await .highAvailability(coordinator)
+        }
+        return status
     }
 }

@@ -18,6 +18,10 @@ public final class NATSIngest: EventSource {
     public let jetStream: JetStream?
     private let settings: AlerterConfig.NATSSection
     private let logger: Logger
+    /// Durable mode is highly available: each subscribe recreates the event
+    /// consumers at the previous one's ack floor + 1 (docs/ARCHITECTURE.md,
+    /// High availability).
+    private let fenceConsumers: Bool
 
     /// One subscription with the counters of its handler.
     public struct Subscribed: Sendable {
@@ -30,18 +34,22 @@ public final class NATSIngest: EventSource {
     private let deadLettered = Mutex<[String: Int]>([:])
 
     /// Connects (libnats retries in the background when no server answers yet).
-    public static func connect(_ settings: AlerterConfig.NATSSection, jetStream needsJetStream: Bool, logger: Logger) async throws -> NATSIngest {
+    /// - Parameter fenceConsumers: recreate the event consumers on subscribe
+    ///   (high availability).
+    public static func connect(_ settings: AlerterConfig.NATSSection, jetStream needsJetStream: Bool, fenceConsumers: Bool = false,
+                               logger: Logger) async throws -> NATSIngest {
         let connection = try await runBlocking("NATS connect") { () throws(NATSError) -> NATSConnection in
             try NATSConnection(configuration: settings.connection, logger: logger)
         }
         let jetStream = needsJetStream ? try JetStream(connection: connection) : nil
-        return NATSIngest(connection: connection, jetStream: jetStream, settings: settings, logger: logger)
+        return NATSIngest(connection: connection, jetStream: jetStream, settings: settings, fenceConsumers: fenceConsumers, logger: logger)
     }
 
-    private init(connection: NATSConnection, jetStream: JetStream?, settings: AlerterConfig.NATSSection, logger: Logger) {
+    private init(connection: NATSConnection, jetStream: JetStream?, settings: AlerterConfig.NATSSection, fenceConsumers: Bool, logger: Logger) {
         self.connection = connection
         self.jetStream = jetStream
         self.settings = settings
+        self.fenceConsumers = fenceConsumers
         self.logger = logger
     }
 
@@ -81,6 +89,7 @@ public final class NATSIngest: EventSource {
                 if let jetstream = settings.jetstream, let jetStream {
                     var consumer = jetstream.consumer
                     if settings.subjects.count > 1 { consumer.durable += "-\(index)" }
+                    if fenceConsumers { consumer.startSequence = try await Self.fence(consumer.durable, of: jetstream.stream.name, jetStream, logger) }
                     subscription = try JetStreamConsumer(jetStream: jetStream, stream: jetstream.stream.name, subject: subject,
                                                          consumer: consumer, handler: ingestor)
                 } else {
@@ -166,6 +175,24 @@ public final class NATSIngest: EventSource {
             return nil
         }
         if let failure { logger.error("closing the NATS connection failed", metadata: ["error": .string(failure)]) }
+    }
+
+    /// High availability (docs/ARCHITECTURE.md): deletes the durable an
+    /// earlier owner consumed with (a paused process receives nothing more)
+    /// and returns where the new one starts, its ack floor + 1 (events it
+    /// had not acknowledged come back at once, not after `ack_wait`).
+    private static func fence(_ durable: String, of stream: String, _ jetStream: JetStream, _ logger: Logger) async throws -> UInt64? {
+        let floor = try await runBlocking("JetStream consumer fence") { () throws(NATSError) -> UInt64? in
+            let floor = try jetStream.ackFloor(stream: stream, durable: durable)
+            try jetStream.deleteConsumer(stream: stream, durable: durable)
+            return floor
+        }
+        if let floor {
+            logger.info("event consumer recreated at the previous consumer's ack floor + 1", metadata: [
+                "durable": .string(durable), "start_sequence": .stringConvertible(floor + 1),
+            ])
+        }
+        return floor.map { $0 + 1 }
     }
 
     /// A value for a NATS header: one line, at most 1,000 characters.

@@ -113,6 +113,8 @@ public final class AlerterMetrics: Sendable {
         static let adjusted = "Accepted events with a field out of range that was replaced: occurred_at_unix_ms before 1970 or past the receive time + nats.limits.max_clock_skew (the receive time is used), NaN/Inf current_value or threshold_value (carried as absent)."
         static let controlEventsPublished = "State-change events handed to NATS on <prefix>.events.… (nats.control)."
         static let controlEventFailures = "State-change events the NATS client refused to buffer (connection closed, buffer full); dropped, never retried."
+        static let haActive = "1 while this instance owns the partition (holds its lease), 0 on a standby (docs/ARCHITECTURE.md, High availability)."
+        static let haTakeovers = "Times this instance took the partition over from another instance since start."
         static let stateDropped = "State records dropped because they could never be written (cannot be encoded, or too large for the server); the others were written."
         static let alertmanagerRejected = "Alerts Alertmanager refused on their own (found by splitting a refused batch) and dropped; the other alerts of the batch were kept."
         static let latency = "Time from a notification's first delivery attempt to its success, by integration."
@@ -185,6 +187,10 @@ public final class AlerterMetrics: Sendable {
             for sample in counters.drainProcessingSamples() { processing.record(sample) }
         }
         counter("nats_alerter_state_records_dropped_total", [], Help.stateDropped, to: alerter.stateStore.droppedRecords)
+        if let coordinator = alerter.ownership?.coordinator {
+            gauge("nats_alerter_ha_active", [("partition", String(coordinator.partition))], Help.haActive, coordinator.isActive ? 1 : 0)
+            counter("nats_alerter_ha_takeovers_total", [], Help.haTakeovers, to: coordinator.takeovers)
+        }
         if let events = alerter.stateEvents {
             counter("nats_alerter_control_events_published_total", [], Help.controlEventsPublished, to: events.published)
             counter("nats_alerter_control_event_publish_failures_total", [], Help.controlEventFailures, to: events.failures)

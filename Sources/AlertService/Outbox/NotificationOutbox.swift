@@ -153,23 +153,30 @@ public final class NotificationOutbox: NotificationSink {
         }
     }
 
-    /// Starts a consumer for every integration of `receivers` (at start, to
-    /// deliver what a previous process left in the outbox).
-    func start(receivers: [String]) throws(NATSError) {
+    /// Starts a consumer for every integration of `receivers`, so what an
+    /// earlier owner left in the outbox is delivered: called by the instance
+    /// that just became the owner (docs/ARCHITECTURE.md, High availability).
+    func takeOver(receivers: [String]) throws(NATSError) {
         for receiver in receivers.sorted() {
             for address in notifiers.addresses(of: receiver) { try ensureConsumer(address) }
         }
     }
 
+    /// The address's consumer, created by this process: an existing durable
+    /// of that name (an earlier owner's, possibly still bound by a paused
+    /// process) is deleted first, so the earlier owner receives nothing more
+    /// and its unacknowledged message comes back at once rather than after
+    /// `ack_wait`. Only the owner calls this (it publishes, or takes over).
     private func ensureConsumer(_ address: Address) throws(NATSError) {
         if consumers.withLock({ $0[address] != nil }) { return }
+        let durable = "outbox_\(address.token.replacingOccurrences(of: ".", with: "_"))"
+        try jetStream.deleteConsumer(stream: streamName, durable: durable)
         let worker = OutboxWorker(outbox: self, address: address)
         let consumer: JetStreamConsumer
         do {
             consumer = try JetStreamConsumer(
                 jetStream: jetStream, stream: streamName, subject: subject(address),
-                consumer: ConsumerConfiguration(durable: "outbox_\(address.token.replacingOccurrences(of: ".", with: "_"))",
-                                                ackWait: settings.ackWait, maxDeliver: -1, maxAckPending: 1),
+                consumer: ConsumerConfiguration(durable: durable, ackWait: settings.ackWait, maxDeliver: -1, maxAckPending: 1),
                 handler: worker
             )
         } catch {

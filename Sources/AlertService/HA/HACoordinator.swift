@@ -1,0 +1,434 @@
+import AlertCore
+public import AlertIngest
+import Foundation
+public import Logging
+import Synchronization
+
+/// High availability of durable-mode instances sharing a bucket prefix
+/// (docs/ARCHITECTURE.md, High availability): one owner per partition,
+/// elected with a JetStream KV lease, fenced by a create-only commit log.
+///
+/// - **Lease**: key `partition.<p>` in bucket `<prefix>_leases` (TTL =
+///   `ha.lease_ttl`, replicated like the state buckets). Acquired with
+///   create-only (`kvStore_Create`), renewed by the owner with a
+///   revision-checked update every `ha.renew_interval`. The owner counts
+///   the lease valid until the last successful renew's *send* time + TTL −
+///   margin on its monotonic clock; a refused renew or that deadline ends
+///   ownership at once. Safety never rests on the update's revision check
+///   alone (it can let two writers win on nats-server 2.9.10 replicated
+///   buckets): it rests on the commit log.
+/// - **Commit log**: stream `<PREFIX>_HA`, one subject per commit,
+///   `<prefix>.ha.commit.<p>.<n>`, each published with
+///   `Nats-Expected-Last-Subject-Sequence: 0`, so exactly one publisher can
+///   create commit `n`. A new owner creates the next commit when it takes
+///   over; the owner creates one before each engine step whose effects
+///   leave the process (outbox, state writes, acks). An old owner that was
+///   paused through a takeover finds its next commit taken and steps down
+///   without acting.
+/// - **Presence**: key `instance.<name>` in the same bucket, put every renew
+///   interval by every instance (the peers of `/api/v2/status`).
+public final class HACoordinator: Sendable {
+    public struct Identity: Sendable, Codable, Equatable {
+        public var instance: String
+        /// Unique per process start: tells a restarted instance from its previous life.
+        public var incarnation: String
+        public var host: String
+        public var pid: Int32
+        /// The HTTP API's listen address, for the peers list.
+        public var address: String
+    }
+
+    /// The lease's value.
+    struct LeaseRecord: Codable {
+        var holder: Identity
+        var at: Date
+    }
+
+    /// A commit log message.
+    struct Commit: Codable {
+        var instance: String
+        var incarnation: String
+        var partition: Int
+        var n: UInt64
+        var kind: String
+    }
+
+    public enum Role: String, Sendable {
+        case standby, active, steppedDown = "stepped_down", released
+    }
+
+    /// Why a commit did not happen.
+    public enum CommitRefusal: Error, Sendable {
+        /// NATS did not answer; try again (the step is held).
+        case unavailable(String)
+        /// This instance is no longer the owner (it is stepping down).
+        case notOwner(String)
+    }
+
+    /// The exit status of a process that stepped down (EX_TEMPFAIL): its
+    /// supervisor restarts it, and it comes back as a standby.
+    public static let stepDownExitStatus: Int32 = 75
+
+    public let identity: Identity
+    public let partition = 0
+    public let settings: AlerterConfig.HASection
+    private let leases: KeyValueBucket
+    private let jetStream: JetStream
+    private let commitStream: String
+    private let commitPrefix: String
+    private let logger: Logger
+    /// Called once when ownership is lost (the service exits: the
+    /// supervisor restarts it as a standby).
+    private let onLost: @Sendable (String) -> Void
+
+    private struct State {
+        var role = Role.standby
+        var leaseRevision: UInt64 = 0
+        var validUntil = ContinuousClock.now
+        var lastCommit: UInt64 = 0
+        var holder: String?
+        var takeovers = 0
+        var peers: [(name: String, address: String)] = []
+        var peersReadAt: ContinuousClock.Instant?
+    }
+
+    private let state = Mutex(State())
+    private let renewing = Mutex<Task<Void, Never>?>(nil)
+
+    private var leaseKey: String { "partition.\(partition)" }
+    private var presenceKey: String { "instance.\(identity.instance)" }
+
+    /// Opens the lease bucket and the commit log (creating them if absent).
+    /// Blocking: call through `runBlocking`.
+    public init(connection: NATSConnection, prefix: String, bucket: KeyValueBucket.Settings, settings: AlerterConfig.HASection,
+                httpAddress: String, logger: Logger, onLost: @escaping @Sendable (String) -> Void) throws(NATSError) {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
+        let pid = ProcessInfo.processInfo.processIdentifier
+        identity = Identity(instance: settings.instance ?? "\(host)-\(pid)", incarnation: UUID().uuidString.lowercased(), host: host, pid: pid,
+                            address: httpAddress)
+        self.settings = settings
+        self.logger = logger
+        self.onLost = onLost
+        // Lease calls must answer within a renew interval, or be retried.
+        jetStream = try JetStream(connection: connection, requestTimeout: settings.renewInterval)
+        var leaseSettings = bucket
+        leaseSettings.history = 1
+        leaseSettings.ttl = settings.leaseTTL
+        leases = try KeyValueBucket(jetStream: jetStream, name: prefix + "_leases", settings: leaseSettings)
+        commitStream = prefix.uppercased() + "_HA"
+        commitPrefix = prefix + ".ha.commit"
+        var stream = EventStreamConfiguration(name: commitStream, subjects: [commitPrefix + ".>"], create: true, duplicateWindow: .seconds(120),
+                                              maxAge: .seconds(86400), replicas: bucket.replicas)
+        stream.maxMessages = 100_000
+        let setup = try JetStream(connection: connection)
+        try setup.ensureStream(stream, subscribed: [commitPrefix + ".>"])
+    }
+
+    // MARK: State for the API and metrics
+
+    public var role: Role { state.withLock { $0.role } }
+    public var isActive: Bool { state.withLock { $0.role == .active && ContinuousClock.now < $0.validUntil } }
+    public var takeovers: Int { state.withLock { $0.takeovers } }
+    /// The instance holding the lease, as last seen (nil: none known).
+    public var holder: String? { state.withLock { $0.role == .active ? identity.instance : $0.holder } }
+
+    /// The instances present in the HA group (their presence keys), read at
+    /// most every two seconds. Blocking: call through `runBlocking`.
+    public func peers() -> [(name: String, address: String)] {
+        if let cached = state.withLock({ s in s.peersReadAt.map { ContinuousClock.now - $0 < .seconds(2) } == true ? s.peers : nil }) {
+            return cached
+        }
+        guard let entries = try? leases.entries() else { return state.withLock { $0.peers } }
+        let peers = entries.filter { $0.key.hasPrefix("instance.") }
+            .compactMap { try? JSONDecoder().decode(Identity.self, from: Data($0.value)) }
+            .map { (name: $0.instance, address: $0.address) }
+            .sorted { $0.name < $1.name }
+        state.withLock {
+            $0.peers = peers
+            $0.peersReadAt = .now
+        }
+        return peers
+    }
+
+    // MARK: Acquire
+
+    /// Waits until this instance holds the lease (true), or the task is
+    /// cancelled (false). Polls create-only every quarter of the renew
+    /// interval (at most 250 ms), so a released lease is taken within that;
+    /// an expired one within the TTL + that.
+    public func acquire() async -> Bool {
+        let poll = min(settings.renewInterval / 4, .milliseconds(250))
+        var lastPresence: ContinuousClock.Instant?
+        var loggedHolder: String?
+        while !Task.isCancelled {
+            if lastPresence.map({ ContinuousClock.now - $0 >= settings.renewInterval }) ?? true {
+                await announce()
+                lastPresence = .now
+            }
+            let sent = ContinuousClock.now
+            let attempt = await runBlocking("HA lease acquire") { () -> Result<(KeyValueBucket.ConditionalWrite, LeaseRecord?), NATSError> in
+                do throws(NATSError) {
+                    let written = try self.leases.create(self.leaseKey, self.record())
+                    if case .written = written { return .success((written, nil)) }
+                    let current = try self.leases.get(self.leaseKey)
+                    let record = current.flatMap { try? Self.decoder().decode(LeaseRecord.self, from: Data($0.value)) }
+                    // The holder is a previous life of this process's host and
+                    // name whose process is gone: take its lease now rather than
+                    // after the TTL (a restart after a crash). The commit log
+                    // still fences it, should it be alive after all.
+                    if let current, let record, self.isGone(record.holder) {
+                        return .success((try self.leases.update(self.leaseKey, self.record(), revision: current.revision), record))
+                    }
+                    return .success((.refused, record))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            switch attempt {
+            case .success((.written(let revision), let previous)):
+                state.withLock {
+                    $0.leaseRevision = revision
+                    $0.validUntil = sent + settings.leaseTTL - margin
+                }
+                if let previous {
+                    logger.notice("HA: the lease holder is a previous process of this host that is gone; taking over now", metadata: [
+                        "previous": .string(previous.holder.instance), "previous_pid": .stringConvertible(previous.holder.pid),
+                    ])
+                }
+                return true
+            case .success((_, let record)):
+                let holder = record?.holder.instance
+                state.withLock { $0.holder = holder }
+                if holder != loggedHolder {
+                    loggedHolder = holder
+                    logger.info("HA: standby", metadata: [
+                        "instance": .string(identity.instance), "holder": .string(holder ?? "?"), "partition": .stringConvertible(partition),
+                    ])
+                }
+            case .failure(let error):
+                logger.debug("HA: lease not reachable; retrying", metadata: ["error": .string("\(error)")])
+            }
+            try? await Task.sleep(for: poll)
+        }
+        return false
+    }
+
+    /// Fences every earlier owner (creates the next commit), then keeps the
+    /// lease renewed until released or lost. Throws when NATS did not answer
+    /// long enough that the lease ran out (the caller steps down).
+    public func takeOver() async throws(CommitRefusal) {
+        let previousHolder = state.withLock { $0.holder }
+        while true {
+            guard ContinuousClock.now < state.withLock({ $0.validUntil }) else {
+                throw .notOwner("the lease ran out before the commit log could be fenced")
+            }
+            let created = await runBlocking("HA fence") { () -> Result<UInt64?, NATSError> in
+                do throws(NATSError) {
+                    let last = try self.jetStream.lastMessage(stream: self.commitStream)
+                    let n = last.flatMap { UInt64($0.subject.split(separator: ".").last ?? "") } ?? 0
+                    return .success(try self.publishCommit(n + 1, kind: "takeover") ? n + 1 : nil)
+                } catch {
+                    return .failure(error)
+                }
+            }
+            switch created {
+            case .success(let n?):
+                state.withLock {
+                    $0.lastCommit = n
+                    $0.role = .active
+                    $0.holder = identity.instance
+                    $0.takeovers += previousHolder == nil ? 0 : 1
+                }
+                logger.notice("HA: active", metadata: [
+                    "instance": .string(identity.instance), "incarnation": .string(identity.incarnation),
+                    "partition": .stringConvertible(partition), "commit": .stringConvertible(n),
+                    "previous_holder": .string(previousHolder ?? "none"),
+                ])
+                startRenewing()
+                return
+            case .success(nil):
+                continue  // another commit came in between: read again
+            case .failure(let error):
+                logger.warning("HA: commit log not reachable; retrying", metadata: ["error": .string("\(error)")])
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    // MARK: Commits
+
+    /// Creates the next commit before a step's effects leave the process.
+    /// Throws `.notOwner` (and steps down) when another instance created it
+    /// or the lease ran out; `.unavailable` when NATS did not answer.
+    public func commit() async throws(CommitRefusal) {
+        let (valid, next) = state.withLock { ($0.role == .active && ContinuousClock.now < $0.validUntil, $0.lastCommit + 1) }
+        guard valid else { throw .notOwner(stepDownReason()) }
+        let created = await runBlocking("HA commit") { () -> Result<Bool, NATSError> in
+            do throws(NATSError) { return .success(try self.publishCommit(next, kind: "step")) } catch { return .failure(error) }
+        }
+        switch created {
+        case .success(true):
+            state.withLock { $0.lastCommit = next }
+        case .success(false):
+            let reason = "fenced: another instance created commit \(next) (it took over while this one was not renewing)"
+            stepDown(reason)
+            throw .notOwner(reason)
+        case .failure(let error):
+            throw .unavailable("\(error)")
+        }
+    }
+
+    private func publishCommit(_ n: UInt64, kind: String) throws(NATSError) -> Bool {
+        let commit = Commit(instance: identity.instance, incarnation: identity.incarnation, partition: partition, n: n, kind: kind)
+        let payload = (try? JSONEncoder().encode(commit)).map { [UInt8]($0) } ?? []
+        return try jetStream.publishIfFirst(subject: "\(commitPrefix).\(partition).\(n)", payload: payload,
+                                            messageID: "\(identity.incarnation).\(n)")
+    }
+
+    // MARK: Renew
+
+    private var margin: Duration { min(.seconds(1), settings.leaseTTL / 4) }
+
+    private func startRenewing() {
+        let task = Task.detached { [self] in
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.renewLoop() }
+                group.addTask { await self.watchdog() }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        renewing.withLock { $0 = task }
+    }
+
+    /// Renews every interval; a renew that gets no answer is retried (the
+    /// watchdog ends ownership if none succeeds before the deadline), a
+    /// refused one ends it at once.
+    private func renewLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: settings.renewInterval)
+            guard state.withLock({ $0.role == .active }) else { return }
+            let sent = ContinuousClock.now
+            let revision = state.withLock { $0.leaseRevision }
+            let result = await runBlocking("HA lease renew") { () -> Result<KeyValueBucket.ConditionalWrite, NATSError> in
+                do throws(NATSError) { return .success(try self.leases.update(self.leaseKey, self.record(), revision: revision)) } catch {
+                    return .failure(error)
+                }
+            }
+            switch result {
+            case .success(.written(let next)):
+                state.withLock {
+                    guard $0.role == .active else { return }
+                    $0.leaseRevision = next
+                    $0.validUntil = sent + settings.leaseTTL - margin
+                }
+                await announce()
+            case .success(.refused):
+                stepDown("lease renew refused: the lease is no longer this instance's (it expired and another instance may hold it)")
+                return
+            case .failure(let error):
+                logger.warning("HA: lease renew got no answer; retrying until the lease runs out", metadata: [
+                    "error": .string("\(error)"), "remaining_ms": .stringConvertible(remainingMilliseconds),
+                ])
+            }
+        }
+    }
+
+    /// Ends ownership the moment the local deadline passes, whatever the
+    /// renew calls are doing.
+    private func watchdog() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(50))
+            let (role, expired) = state.withLock { ($0.role, ContinuousClock.now >= $0.validUntil) }
+            guard role == .active else { return }
+            if expired {
+                stepDown("lease deadline passed without a successful renew (NATS unreachable, or this process was paused)")
+                return
+            }
+        }
+    }
+
+    private var remainingMilliseconds: Int64 {
+        let remaining = state.withLock { $0.validUntil } - ContinuousClock.now
+        return remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    private func stepDownReason() -> String {
+        switch role {
+        case .active: "lease deadline passed without a successful renew"
+        case .standby: "this instance does not hold the lease"
+        case .steppedDown: "this instance stepped down"
+        case .released: "the lease was released (shutting down)"
+        }
+    }
+
+    /// Stops acting at once and says why; `onLost` then ends the process.
+    func stepDown(_ reason: String) {
+        let first = state.withLock { s -> Bool in
+            guard s.role == .active else { return false }
+            s.role = .steppedDown
+            return true
+        }
+        guard first else { return }
+        logger.critical("HA: stepping down", metadata: [
+            "instance": .string(identity.instance), "partition": .stringConvertible(partition), "reason": .string(reason),
+        ])
+        onLost(reason)
+    }
+
+    // MARK: Release
+
+    /// Graceful shutdown, after the final state write: deletes the lease (if
+    /// still ours) so a standby takes over at once, and the presence key.
+    public func release() async {
+        renewing.withLock { $0?.cancel() }
+        let wasActive = state.withLock { s -> Bool in
+            defer { if s.role == .active || s.role == .standby { s.role = .released } }
+            return s.role == .active
+        }
+        await runBlocking("HA lease release") {
+            if wasActive, let current = try? self.leases.get(self.leaseKey),
+               let record = try? Self.decoder().decode(LeaseRecord.self, from: Data(current.value)),
+               record.holder.incarnation == self.identity.incarnation {
+                try? self.leases.delete(self.leaseKey)
+            }
+            try? self.leases.delete(self.presenceKey)
+        }
+        if wasActive {
+            logger.notice("HA: lease released", metadata: ["instance": .string(identity.instance), "partition": .stringConvertible(partition)])
+        }
+    }
+
+    // MARK: Helpers
+
+    private func record() -> [UInt8] {
+        (try? Self.encoder().encode(LeaseRecord(holder: identity, at: Date()))).map { [UInt8]($0) } ?? []
+    }
+
+    private func announce() async {
+        let value = (try? JSONEncoder().encode(identity)).map { [UInt8]($0) } ?? []
+        await runBlocking("HA presence") { _ = try? self.leases.put(self.presenceKey, value) }
+    }
+
+    /// A holder that is an earlier process of this instance (same name, same
+    /// host) that no longer runs: its pid is this process's (a container
+    /// restarted) or no process has it. A restart under the same name takes
+    /// its own lease back at once instead of after the TTL.
+    private func isGone(_ holder: Identity) -> Bool {
+        guard holder.host == identity.host, holder.instance == identity.instance, holder.incarnation != identity.incarnation else { return false }
+        if holder.pid == identity.pid { return true }
+        return kill(holder.pid, 0) == -1 && errno == ESRCH
+    }
+
+    private static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+
+    private static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

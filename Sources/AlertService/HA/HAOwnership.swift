@@ -1,0 +1,199 @@
+import AlertCore
+import AlertIngest
+import Foundation
+import Logging
+import Synchronization
+
+/// What the engine loop needs of high availability (docs/ARCHITECTURE.md,
+/// High availability): wait as a standby until this instance owns the
+/// partition, commit before each step's effects, release at shutdown.
+/// `HAOwnership` in the service; tests may fake it.
+public protocol Ownership: Sendable {
+    /// Waits as a standby (serving the API from the shared state) until
+    /// this instance owns the partition and has taken over the shared state;
+    /// false when cancelled first (graceful shutdown).
+    func becomeOwner() async -> Bool
+    /// Before a step's effects leave the process: throws when they must not
+    /// (no answer from NATS: hold them; another owner: never).
+    func commit() async throws(HACoordinator.CommitRefusal)
+    /// This instance owns the partition right now (a local check).
+    var isOwner: Bool { get }
+    /// Graceful shutdown, after the final state write.
+    func release() async
+}
+
+/// The service's `Ownership`: the lease and commit log (`HACoordinator`),
+/// a standby's view of the shared state (`SharedStateFollower`), and the
+/// takeover: fence, reload the shared state, recreate the outbox consumers.
+/// The event consumer is recreated when the loop subscribes
+/// (`NATSIngest`, fenced consumers).
+public final class HAOwnership: Ownership {
+    public let coordinator: HACoordinator
+    private let state: AlertingState
+    private let stateStore: JetStreamStateStore
+    private let outbox: NotificationOutbox?
+    private let receivers: @Sendable () -> [String]
+    private let clock: any WallClock
+    private let logger: Logger
+    private let follower: SharedStateFollower
+
+    init(coordinator: HACoordinator, state: AlertingState, stateStore: JetStreamStateStore, outbox: NotificationOutbox?,
+         receivers: @escaping @Sendable () -> [String], clock: any WallClock, logger: Logger) {
+        self.coordinator = coordinator
+        self.state = state
+        self.stateStore = stateStore
+        self.outbox = outbox
+        self.receivers = receivers
+        self.clock = clock
+        self.logger = logger
+        follower = SharedStateFollower(state: state, stateStore: stateStore, clock: clock, logger: logger)
+    }
+
+    public var isOwner: Bool { coordinator.isActive }
+
+    public func commit() async throws(HACoordinator.CommitRefusal) {
+        try await coordinator.commit()
+    }
+
+    public func becomeOwner() async -> Bool {
+        follower.start(silencesOnly: false)
+        let acquired = await coordinator.acquire()
+        await follower.stop()
+        guard acquired else { return false }
+        let started = ContinuousClock.now
+        do throws(HACoordinator.CommitRefusal) {
+            try await coordinator.takeOver()
+        } catch {
+            coordinator.stepDown("\(error)")
+            return false
+        }
+        // The previous owner is fenced: what it wrote is final. Start from it.
+        while true {
+            guard coordinator.isActive else { return false }
+            do {
+                let persisted = try await stateStore.load()
+                let now = clock.now()
+                state.store.removeAll()
+                state.store.restore(persisted.alerts)
+                state.silencer.replaceAll(persisted.silences)
+                state.notificationLog.replaceAll(persisted.notificationLog)
+                state.rules.restore(persisted.ruleSeries, at: now)
+                await state.engine.readopt(at: now)
+                logger.info("HA: shared state taken over", metadata: [
+                    "alerts": .stringConvertible(persisted.alerts.count), "silences": .stringConvertible(persisted.silences.count),
+                    "notification_log_entries": .stringConvertible(persisted.notificationLog.count),
+                ])
+                break
+            } catch {
+                logger.error("HA: could not read the shared state; retrying", metadata: ["error": .string("\(error)")])
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        // Silences written through a standby's API reach the owner this way.
+        follower.start(silencesOnly: true)
+        if let outbox {
+            while coordinator.isActive {
+                do {
+                    try await runBlocking("outbox takeover") { () throws(NATSError) in try outbox.takeOver(receivers: self.receivers()) }
+                    break
+                } catch {
+                    logger.error("HA: could not take over the outbox consumers; retrying", metadata: ["error": .string("\(error)")])
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+            }
+        }
+        let elapsed = ContinuousClock.now - started
+        logger.info("HA: takeover complete", metadata: [
+            "ms": .stringConvertible(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+        ])
+        return coordinator.isActive
+    }
+
+    public func release() async {
+        await follower.stop()
+        await coordinator.release()
+    }
+}
+
+/// A standby's view of the owner's state: follows the shared buckets and
+/// puts each change into this process's store, silencer and notification
+/// log (not journaled: it is already stored), refreshes the groups the API
+/// shows once a second when alerts changed, and writes the standby's own
+/// silence changes (its API's writes) to the shared state, where the owner
+/// picks them up. On the owner it follows the silences only.
+final class SharedStateFollower: Sendable {
+    private let state: AlertingState
+    private let stateStore: JetStreamStateStore
+    private let clock: any WallClock
+    private let logger: Logger
+    private let running = Mutex<(watches: [KeyValueWatch], task: Task<Void, Never>?)>(([], nil))
+    private let alertsChanged = Atomic<Bool>(false)
+
+    init(state: AlertingState, stateStore: JetStreamStateStore, clock: any WallClock, logger: Logger) {
+        self.state = state
+        self.stateStore = stateStore
+        self.clock = clock
+        self.logger = logger
+    }
+
+    func start(silencesOnly: Bool) {
+        let state = self.state
+        let watches: [KeyValueWatch]
+        do {
+            watches = try stateStore.follow(silencesOnly: silencesOnly) { change in
+                switch change {
+                case .alert(let alert):
+                    state.store.replace(alert)
+                    self.alertsChanged.store(true, ordering: .relaxed)
+                case .alertRemoved(let fingerprint):
+                    state.store.remove(fingerprint)
+                    self.alertsChanged.store(true, ordering: .relaxed)
+                case .silence(let silence):
+                    // Never older over newer: our own write may be ahead of its echo.
+                    if let held = state.silencer.silence(id: silence.id), held.updatedAt > silence.updatedAt { return }
+                    state.silencer.restore([silence])
+                case .silenceRemoved(let id):
+                    state.silencer.forget(id: id)
+                case .notificationLogged(let entry):
+                    state.notificationLog.restore([entry])
+                }
+            }
+        } catch {
+            logger.error("HA: cannot follow the shared state; the API shows it as of start-up", metadata: ["error": .string("\(error)")])
+            watches = []
+        }
+        let task: Task<Void, Never>? = silencesOnly ? nil : Task.detached { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(250))
+                await self.writeJournal()
+                if alertsChanged.exchange(false, ordering: .relaxed) {
+                    await state.engine.readopt(at: clock.now())
+                }
+            }
+        }
+        running.withLock { $0 = (watches, task) }
+    }
+
+    /// A standby's API writes (silences) go to the shared state.
+    private func writeJournal() async {
+        let changes = state.journal.drain()
+        guard !changes.isEmpty else { return }
+        do {
+            try await stateStore.record(changes)
+        } catch {
+            state.journal.prepend(changes)
+            logger.warning("HA: standby could not write its changes; retrying", metadata: ["error": .string("\(error)")])
+        }
+    }
+
+    func stop() async {
+        let (watches, task) = running.withLock { running in
+            defer { running = ([], nil) }
+            return running
+        }
+        watches.forEach { $0.stop() }
+        task?.cancel()
+        await task?.value
+        await writeJournal()
+    }
+}
