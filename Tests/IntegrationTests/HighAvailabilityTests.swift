@@ -40,11 +40,24 @@ struct HighAvailabilityTests {
             """
     }
 
-    /// Starts an instance and waits for its first HA line: "HA: active" or "HA: standby".
+    /// Starts an instance and waits for its first HA line: "HA: active" or
+    /// "HA: standby". An active one is also waited for until it consumes and
+    /// the events stream (created by the first owner) has a leader: plain
+    /// publishes before that are not captured.
     static func startInstance(_ name: String, cluster: NATSCluster, hook: HTTPRecorder, directory: URL, shortLease: Bool = true,
                               expect role: String) async throws -> AlerterProcess {
         let alerter = try AlerterProcess(config: config(cluster: cluster, hook: hook, instance: name, shortLease: shortLease), directory: directory)
-        try await alerter.process.waitForOutput(containing: "HA: \(role)", timeout: .seconds(30))
+        let process = alerter.process
+        guard await waitUntil(timeout: .seconds(30), { process.output.contains("HA: \(role)") || !process.isRunning }), process.isRunning else {
+            process.kill()
+            throw HarnessError("instance \(name) did not log \"HA: \(role)\" within 30 s\(process.isRunning ? "" : " (it exited)"):\n\(process.output.suffix(3000))")
+        }
+        if role == "active" {
+            try await process.waitForOutput(containing: "subscribed; waiting for events", timeout: .seconds(30))
+            guard await cluster.waitForLeader(ofStream: "EVENTS", timeout: .seconds(20)) != nil else {
+                throw HarnessError("the events stream has no leader")
+            }
+        }
         return alerter
     }
 
