@@ -6,6 +6,8 @@
 #     rules' unit tests (`promtool test rules alerts.test.yml`)
 #   - config/alertmanager: `amtool check-config`
 #   - config/nats/nats.conf: `nats-server -t`
+#   - the HA example: docker-compose.ha.yml parses, its three NATS node configs
+#     pass `nats-server -t`, config/compose/alerter-ha.yaml passes check-config
 #   - scripts/check_deploy_files.py: Prometheus targets, nats-alerter's NATS,
 #     Alertmanager and SMTP endpoints and Grafana's datasource against the
 #     compose service names and ports; mounted files and secrets exist; the
@@ -61,6 +63,11 @@ step "promtool check rules config/prometheus/alerts.yml" promtool check rules co
 step "promtool test rules config/prometheus/alerts.test.yml" promtool test rules config/prometheus/alerts.test.yml
 step "amtool check-config config/alertmanager/alertmanager.yml" amtool check-config config/alertmanager/alertmanager.yml
 step "nats-server -t config/nats/nats.conf" nats-server -c config/nats/nats.conf -t
+step "docker-compose.ha.yml parses (docker-compose config -q)" docker-compose -f docker-compose.ha.yml config -q
+for node in 1 2 3; do
+    step "nats-server -t config/nats/cluster/nats-$node.conf" nats-server -c "config/nats/cluster/nats-$node.conf" -t
+done
+step "nats-alerter check-config config/compose/alerter-ha.yaml" "$binary" check-config --config config/compose/alerter-ha.yaml
 step "cross-checks of compose, Prometheus, nats-alerter, Grafana and Dockerfile" \
     /usr/bin/python3 scripts/check_deploy_files.py "$compose_config" "$binary"
 gofmt_check() { local unformatted; unformatted="$(gofmt -l examples/publishers/go)"; [[ -z "$unformatted" ]] || { echo "not gofmt-ed: $unformatted"; return 1; }; }

@@ -105,6 +105,27 @@ final class FakeEventSource: EventSource {
     var summary: Logger.Metadata { [:] }
 }
 
+/// High availability standing in for the lease and the commit log: commits
+/// are refused (another owner, or no answer) until the test says otherwise.
+final class FakeOwnership: Ownership {
+    let happenings: Happenings
+    let refusal = Mutex<HACoordinator.CommitRefusal?>(nil)
+
+    init(_ happenings: Happenings) { self.happenings = happenings }
+
+    func becomeOwner() async -> Bool { true }
+    func commit() async throws(HACoordinator.CommitRefusal) {
+        if let refusal = refusal.withLock({ $0 }) {
+            happenings.add("commit refused")
+            throw refusal
+        }
+        happenings.add("commit")
+    }
+    var isOwner: Bool { refusal.withLock { $0 == nil } }
+    var ownedElsewhere: Bool { false }
+    func release() async { happenings.add("release") }
+}
+
 extension String {
     /// `{}:{alertname="disk_full"}` → `disk_full`.
     fileprivate var alertname: String {
@@ -121,7 +142,7 @@ struct EngineLoopTests {
     let happenings = Happenings()
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    func makeLoop(durable: Bool, groupWait: String = "0s",
+    func makeLoop(durable: Bool, groupWait: String = "0s", ownership: (any Ownership)? = nil,
                   source: ((AlertingState) -> any EventSource)? = nil) throws -> (EngineLoop, AlertingState, FlakyStateStore, RecordingSink) {
         let config = try ConfigLoader.parse(yaml: """
             nats: {subjects: ["system.>"]}
@@ -132,8 +153,40 @@ struct EngineLoopTests {
         let store = FlakyStateStore(happenings)
         let sink = RecordingSink(durable: durable, happenings)
         let loop = EngineLoop(state: state, stateStore: store, ingest: source?(state), sink: sink, clock: SystemWallClock(), logger: logger,
-                              startedAt: Date())
+                              startedAt: Date(), ownership: ownership)
         return (loop, state, store, sink)
+    }
+
+    @Test("HA: a step commits before anything leaves the process; refused (fenced, or no answer) nothing is stored, recorded or acked, and all of it goes out once when the commit succeeds")
+    func commitGatesEveryEffect() async throws {
+        let ownership = FakeOwnership(happenings)
+        let (loop, state, store, sink) = try makeLoop(durable: true, ownership: ownership)
+        await loop.step(event("first", into: state))
+        #expect(happenings.all == ["commit", "submit first", "record", "ack first"])
+
+        for (name, refusal): (String, HACoordinator.CommitRefusal) in [("second", .notOwner("fenced")), ("third", .unavailable("no answer"))] {
+            happenings.clear()
+            ownership.refusal.withLock { $0 = refusal }
+            await loop.step(event(name, into: state))
+            #expect(happenings.all == ["commit refused"])
+        }
+        #expect(sink.notifications.count == 1)
+        #expect(try await store.load().notificationLog.count == 1)
+        #expect(loop.held == (acknowledgements: 2, notifications: 2))
+
+        happenings.clear()
+        ownership.refusal.withLock { $0 = nil }
+        await loop.step(TransitionBatch())
+        #expect(happenings.all == ["commit", "submit second,third", "record", "ack second", "ack third"])
+        #expect(loop.held == (acknowledgements: 0, notifications: 0))
+    }
+
+    @Test("HA: a step with nothing to send, write or ack needs no commit")
+    func idleStepNeedsNoCommit() async throws {
+        let ownership = FakeOwnership(happenings)
+        let (loop, _, _, _) = try makeLoop(durable: true, ownership: ownership)
+        await loop.step(TransitionBatch())
+        #expect(happenings.all.isEmpty)
     }
 
     /// An event as ingest hands it over: applied to the store, its transition batched with its acknowledgement.

@@ -42,7 +42,7 @@ extension ConfigSection<AlerterConfig> {
             }
             guard let jetstream = config.nats.jetstream else { return }
             if config.nats.queueGroup != nil {
-                r.fail("nats.queue_group", "not used with nats.jetstream: replicas share the durable consumer instead")
+                r.fail("nats.queue_group", "not used with nats.jetstream: instances sharing state.jetstream.bucket_prefix form an HA group instead, one owner consuming")
             }
             let captured = jetstream.stream.subjects.isEmpty ? config.nats.subjects : jetstream.stream.subjects
             if let subject = jetstream.deadLetterSubject, captured.contains(where: { SubjectPattern($0).matches(subject) }) {
@@ -162,7 +162,7 @@ extension ConfigSection<AlerterConfig.JetStreamSection> {
                  doc: "subjects the stream captures; default: nats.subjects"),
             .key("create", \.stream.create, .bool, doc: "create or update the stream at start; false: bind to an existing one"),
             .key("durable", \.consumer.durable, .string.checked { isJetStreamName($0) ? nil : "a consumer name cannot be empty or contain spaces, '.', '*' or '>'" },
-                 doc: "the durable consumer's name, shared by replicas"),
+                 doc: "the durable consumer's name; the HA group's owner consumes it (a new owner recreates it)"),
             .key("ack_wait", \.consumer.ackWait, .duration(allowZero: false), doc: "how long a delivery may go unacknowledged"),
             .key("max_deliver", \.consumer.maxDeliver, .int(min: 1), doc: "deliveries of one event before it is given up"),
             .key("max_ack_pending", \.consumer.maxAckPending, .int(min: 1), doc: "unacknowledged events in flight"),

@@ -87,6 +87,9 @@ public final class ControlPlane: Service, Sendable {
         subscriptions.withLock { $0 = made }
     }
 
+    /// This instance is an HA standby (another owns the partition).
+    var isStandby: Bool { runtime.ownership?.ownedElsewhere ?? false }
+
     /// The answer to one request: the JSON result, or a structured error.
     func answer(_ endpoint: Endpoint, _ body: Data) async -> (payload: [UInt8], error: APIError?) {
         let start = ContinuousClock.now
@@ -151,8 +154,10 @@ public final class ControlPlane: Service, Sendable {
         } else {
             throw APIError(.badRequest, "fingerprint or dedup_key: one is required")
         }
-        guard runtime.loop.readiness.ready else {
-            throw APIError(.serviceUnavailable, "not resolving now: \(runtime.loop.readiness.reason)")
+        // Only the owner consumes transitions: a standby (ready, but not
+        // running the engine) refuses, and a resolve must go to the owner.
+        guard runtime.loop.isRunning else {
+            throw APIError(.serviceUnavailable, "not resolving here: \(runtime.loop.readiness.reason)")
         }
         let now = runtime.clock.now()
         let event = AlertEvent(status: .resolved, subject: "\(settings.prefix).api.alerts.resolve")
@@ -237,6 +242,10 @@ private final class RequestHandler: NATSMessageHandler {
     func handle(_ message: borrowing NATSMessage) {
         // A publish without a reply subject asks for nothing and gets nothing.
         guard let reply = message.replySubject else { return }
+        // Every instance of an HA group hears the request; a standby leaves a
+        // resolve to the owner, whose answer is then the one the requester
+        // gets (docs/ARCHITECTURE.md, High availability).
+        if endpoint == .alertsResolve, plane.isStandby { return }
         let body = Data(message.payload)
         let (plane, endpoint, connection) = (self.plane, self.endpoint, self.connection)
         Task {

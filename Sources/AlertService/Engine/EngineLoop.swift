@@ -59,7 +59,18 @@ public final class EngineLoop: Service, Sendable {
     }
 
     /// `/-/ready` as far as the loop knows (the NATS connection is checked by the caller).
-    public var readiness: (ready: Bool, reason: String) { machine.withLock { $0.readiness } }
+    public var readiness: (ready: Bool, reason: String) {
+        let (phase, readiness) = machine.withLock { ($0.phase, $0.readiness) }
+        // A standby is ready once another instance is known to own the
+        // partition; before that the election is still open (a lone
+        // instance becomes ready when it has subscribed, as without HA).
+        if phase == .standby, !(ownership?.ownedElsewhere ?? false) { return (false, "electing the partition's owner") }
+        return readiness
+    }
+
+    /// The loop consumes transitions (subscribed, not draining): on a
+    /// standby it does not (docs/ARCHITECTURE.md, High availability).
+    public var isRunning: Bool { machine.withLock { $0.phase == .running } }
 
     /// New alerts per type since start (`alerts_triggered_total{alert_type}`).
     public var alertsTriggeredByType: [String: Int] { triggered.withLock { $0 } }

@@ -54,7 +54,13 @@ public final class HACoordinator: Sendable {
     }
 
     public enum Role: String, Sendable {
-        case standby, active, steppedDown = "stepped_down", released
+        case standby, active
+        /// The owner whose lease is not confirmed (deadline passed, or a renew
+        /// refused): it acts no more until it confirms that no other instance
+        /// took the lease or committed meanwhile — then it resumes — or finds
+        /// one did, and steps down.
+        case suspended
+        case steppedDown = "stepped_down", released
     }
 
     /// Why a commit did not happen.
@@ -301,50 +307,139 @@ public final class HACoordinator: Sendable {
         renewing.withLock { $0 = task }
     }
 
-    /// Renews every interval; a renew that gets no answer is retried (the
-    /// watchdog ends ownership if none succeeds before the deadline), a
-    /// refused one ends it at once.
+    /// Renews every interval while active; confirms the lease again while
+    /// suspended (every quarter interval). Ends when ownership ends.
     private func renewLoop() async {
+        let poll = min(settings.renewInterval / 4, .milliseconds(250))
         while !Task.isCancelled {
-            try? await Task.sleep(for: settings.renewInterval)
-            guard state.withLock({ $0.role == .active }) else { return }
-            let sent = ContinuousClock.now
-            let revision = state.withLock { $0.leaseRevision }
-            let result = await runBlocking("HA lease renew") { () -> Result<KeyValueBucket.ConditionalWrite, NATSError> in
-                do throws(NATSError) { return .success(try self.leases.update(self.leaseKey, self.record(), revision: revision)) } catch {
-                    return .failure(error)
-                }
-            }
-            switch result {
-            case .success(.written(let next)):
-                state.withLock {
-                    guard $0.role == .active else { return }
-                    $0.leaseRevision = next
-                    $0.validUntil = sent + settings.leaseTTL - margin
-                }
-                await announce()
-            case .success(.refused):
-                stepDown("lease renew refused: the lease is no longer this instance's (it expired and another instance may hold it)")
+            switch role {
+            case .active:
+                try? await Task.sleep(for: settings.renewInterval)
+                if role == .active { await renew() }
+            case .suspended:
+                try? await Task.sleep(for: poll)
+                if role == .suspended { await confirm() }
+            case .standby, .steppedDown, .released:
                 return
-            case .failure(let error):
-                logger.warning("HA: lease renew got no answer; retrying until the lease runs out", metadata: [
-                    "error": .string("\(error)"), "remaining_ms": .stringConvertible(remainingMilliseconds),
-                ])
             }
         }
     }
 
-    /// Ends ownership the moment the local deadline passes, whatever the
-    /// renew calls are doing.
+    /// One renew. No answer: retried next interval (the watchdog suspends
+    /// ownership if none succeeds before the deadline). Refused: suspended
+    /// at once — a renew that timed out may have been applied after all
+    /// (libnats sends buffered requests on reconnect), which `confirm` finds.
+    private func renew() async {
+        let sent = ContinuousClock.now
+        let revision = state.withLock { $0.leaseRevision }
+        let result = await runBlocking("HA lease renew") { () -> Result<KeyValueBucket.ConditionalWrite, NATSError> in
+            do throws(NATSError) { return .success(try self.leases.update(self.leaseKey, self.record(), revision: revision)) } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case .success(.written(let next)):
+            state.withLock {
+                guard $0.role == .active else { return }
+                $0.leaseRevision = next
+                $0.validUntil = sent + settings.leaseTTL - margin
+            }
+            await announce()
+        case .success(.refused):
+            suspend("lease renew refused (the lease moved on from the revision this instance last wrote)")
+        case .failure(let error):
+            logger.warning("HA: lease renew got no answer; retrying until the lease runs out", metadata: [
+                "error": .string("\(error)"), "remaining_ms": .stringConvertible(remainingMilliseconds),
+            ])
+        }
+    }
+
+    /// Suspends the moment the local deadline passes, whatever the renew
+    /// calls are doing.
     private func watchdog() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(50))
             let (role, expired) = state.withLock { ($0.role, ContinuousClock.now >= $0.validUntil) }
-            guard role == .active else { return }
-            if expired {
-                stepDown("lease deadline passed without a successful renew (NATS unreachable, or this process was paused)")
+            switch role {
+            case .active where expired:
+                suspend("lease deadline passed without a successful renew (NATS unreachable, or this process was paused)")
+            case .active, .suspended:
+                continue
+            case .standby, .steppedDown, .released:
                 return
             }
+        }
+    }
+
+    private func suspend(_ reason: String) {
+        let first = state.withLock { s -> Bool in
+            guard s.role == .active else { return false }
+            s.role = .suspended
+            return true
+        }
+        guard first else { return }
+        logger.error("HA: ownership suspended; nothing is sent, written or acked until the lease is confirmed", metadata: [
+            "instance": .string(identity.instance), "partition": .stringConvertible(partition), "reason": .string(reason),
+        ])
+    }
+
+    /// What the lease key says when a suspended owner looks.
+    private enum Confirmation {
+        case ours(UInt64)
+        case other(String)
+        case unknown
+    }
+
+    /// A suspended owner confirms its lease: the key still holds this
+    /// incarnation (re-written now) or is free (created now), and the next
+    /// commit is still free — no other instance acted meanwhile — then it
+    /// resumes; otherwise it steps down.
+    private func confirm() async {
+        let sent = ContinuousClock.now
+        let looked = await runBlocking("HA lease confirm") { () -> Result<Confirmation, NATSError> in
+            do throws(NATSError) {
+                guard let current = try self.leases.get(self.leaseKey) else {
+                    if case .written(let revision) = try self.leases.create(self.leaseKey, self.record()) { return .success(.ours(revision)) }
+                    return .success(.unknown)
+                }
+                let record = try? Self.decoder().decode(LeaseRecord.self, from: Data(current.value))
+                guard let record, record.holder.incarnation == self.identity.incarnation else {
+                    return .success(.other(record?.holder.instance ?? "?"))
+                }
+                if case .written(let revision) = try self.leases.update(self.leaseKey, self.record(), revision: current.revision) {
+                    return .success(.ours(revision))
+                }
+                return .success(.unknown)
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch looked {
+        case .success(.ours(let revision)):
+            let next = state.withLock { $0.lastCommit + 1 }
+            let committed = await runBlocking("HA commit") { () -> Result<Bool, NATSError> in
+                do throws(NATSError) { return .success(try self.publishCommit(next, kind: "resume")) } catch { return .failure(error) }
+            }
+            switch committed {
+            case .success(true):
+                state.withLock {
+                    $0.leaseRevision = revision
+                    $0.lastCommit = next
+                    $0.validUntil = sent + settings.leaseTTL - margin
+                    $0.role = .active
+                }
+                logger.notice("HA: lease confirmed; resuming (no other instance acted meanwhile)", metadata: [
+                    "instance": .string(identity.instance), "commit": .stringConvertible(next),
+                ])
+            case .success(false):
+                stepDown("another instance committed (created commit \(next)) while this one's lease was not confirmed")
+            case .failure:
+                break  // try again
+            }
+        case .success(.other(let holder)):
+            stepDown("the lease is held by \(holder) (it expired while this instance was not renewing)")
+        case .success(.unknown), .failure:
+            break  // try again
         }
     }
 
@@ -356,6 +451,7 @@ public final class HACoordinator: Sendable {
     private func stepDownReason() -> String {
         switch role {
         case .active: "lease deadline passed without a successful renew"
+        case .suspended: "ownership suspended until the lease is confirmed"
         case .standby: "this instance does not hold the lease"
         case .steppedDown: "this instance stepped down"
         case .released: "the lease was released (shutting down)"
@@ -365,7 +461,7 @@ public final class HACoordinator: Sendable {
     /// Stops acting at once and says why; `onLost` then ends the process.
     func stepDown(_ reason: String) {
         let first = state.withLock { s -> Bool in
-            guard s.role == .active else { return false }
+            guard s.role == .active || s.role == .suspended else { return false }
             s.role = .steppedDown
             return true
         }

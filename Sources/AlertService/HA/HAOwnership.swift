@@ -18,6 +18,8 @@ public protocol Ownership: Sendable {
     func commit() async throws(HACoordinator.CommitRefusal)
     /// This instance owns the partition right now (a local check).
     var isOwner: Bool { get }
+    /// Another instance is known to own the partition (this one is a standby).
+    var ownedElsewhere: Bool { get }
     /// Graceful shutdown, after the final state write.
     func release() async
 }
@@ -50,6 +52,7 @@ public final class HAOwnership: Ownership {
     }
 
     public var isOwner: Bool { coordinator.isActive }
+    public var ownedElsewhere: Bool { coordinator.role == .standby && coordinator.holder != nil }
 
     public func commit() async throws(HACoordinator.CommitRefusal) {
         try await coordinator.commit()
