@@ -121,6 +121,26 @@ struct HighAvailabilityTests {
         process.jsonLines.filter { ($0["message"] as? String)?.contains(text) == true }
     }
 
+    /// The NATS server an instance is connected to, by its last "connected"/"reconnected" line.
+    static func currentServer(_ process: ChildProcess) -> String? {
+        process.jsonLines.last { ["connected to NATS", "reconnected to NATS"].contains($0["message"] as? String ?? "") }?["server"] as? String
+    }
+
+    /// Kills a NATS node and checks that every instance connected to it
+    /// reconnects to another node; returns how many had to.
+    static func killNode(_ node: Int, of cluster: NATSCluster, instances: [AlerterProcess]) async -> Int {
+        let url = cluster.nodes[node].url
+        let onIt = instances.filter { currentServer($0.process) == url }
+        cluster.kill(node)
+        for instance in onIt {
+            let moved = await waitUntil(timeout: .seconds(15)) {
+                !instance.process.isRunning || currentServer(instance.process).map { $0 != url } == true
+            }
+            #expect(moved, "\(instance.process.name) did not reconnect to another node after \(cluster.nodes[node].name) was killed")
+        }
+        return onIt.count
+    }
+
     static func activations(_ alerters: [AlerterProcess]) -> Int {
         alerters.reduce(0) { $0 + logTimes($1.process, "HA: active").count }
     }
@@ -275,11 +295,20 @@ struct HighAvailabilityTests {
         #expect(await waitUntil(timeout: .seconds(30)) { Self.deliveries(hook).count == 100 })
 
         let eventsLeader = try #require(await cluster.waitForLeader(ofStream: "EVENTS"))
-        cluster.kill(eventsLeader)
+        var phases: [String] = []
+        var mark = ContinuousClock.now
+        func phase(_ name: String) {
+            phases.append("\(name) \(String(format: "%.1f", (ContinuousClock.now - mark).seconds)) s")
+            mark = .now
+        }
+        let movedFirst = await Self.killNode(eventsLeader, of: cluster, instances: [first, second])
+        phase("reconnect")
         // Acknowledged publishes, retried until the stream has a new leader.
         #expect(await publisher.publishAcknowledged(1_000..<1_300) { 100 + $0 % 100 })
+        phase("publish")
         #expect(await waitUntil(timeout: .seconds(60)) { Self.deliveries(hook).count == 200 },
                 "after killing \(cluster.nodes[eventsLeader].name) (event stream leader): \(Self.deliveries(hook).count) of 200 notified")
+        phase("notified")
 
         // Quorum back before the second kill: the first node returns and catches up.
         try await cluster.restart(eventsLeader)
@@ -288,17 +317,21 @@ struct HighAvailabilityTests {
             return true
         }
         #expect(settled, "the cluster did not settle after \(cluster.nodes[eventsLeader].name) came back")
+        phase("settle")
         let leaseLeader = try #require(await cluster.waitForLeader(ofStream: Self.leaseBucketStream))
-        cluster.kill(leaseLeader)
+        let movedSecond = await Self.killNode(leaseLeader, of: cluster, instances: [first, second])
+        phase("reconnect")
         #expect(await publisher.publishAcknowledged(1_300..<1_600) { 200 + $0 % 100 })
+        phase("publish")
         #expect(await waitUntil(timeout: .seconds(60)) { Self.deliveries(hook).count == 300 },
                 "after killing \(cluster.nodes[leaseLeader].name) (lease bucket leader): \(Self.deliveries(hook).count) of 300 notified")
+        phase("notified")
         try await Task.sleep(for: .seconds(4))
 
         let activations = Self.activations([first, second])
         #expect(activations <= 2, "HA: active logged \(activations) times: more than one takeover")
         Self.checkOneDecisionEach(hook, expected: 300, repeats: activations - 1, "after killing two NATS leaders")
-        print("HighAvailabilityTests.natsLeadersKilled: killed \(cluster.nodes[eventsLeader].name) (events) then \(cluster.nodes[leaseLeader].name) (leases); activations \(activations)")
+        print("HighAvailabilityTests.natsLeadersKilled: killed \(cluster.nodes[eventsLeader].name) (events) then \(cluster.nodes[leaseLeader].name) (leases); activations \(activations); instances that reconnected elsewhere: \(movedFirst), then \(movedSecond); phases: \(phases.joined(separator: ", "))")
         await first.process.stop()
         await second.process.stop()
     }
