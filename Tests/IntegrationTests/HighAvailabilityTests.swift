@@ -332,6 +332,15 @@ struct HighAvailabilityTests {
         #expect(activations <= 2, "HA: active logged \(activations) times: more than one takeover")
         Self.checkOneDecisionEach(hook, expected: 300, repeats: activations - 1, "after killing two NATS leaders")
         print("HighAvailabilityTests.natsLeadersKilled: killed \(cluster.nodes[eventsLeader].name) (events) then \(cluster.nodes[leaseLeader].name) (leases); activations \(activations); instances that reconnected elsewhere: \(movedFirst), then \(movedSecond); phases: \(phases.joined(separator: ", "))")
+        // What the owner went through (suspensions, renews without answer), for whoever reads a slow run.
+        for (name, instance) in [("a", first), ("b", second)] {
+            var runs: [(time: String, message: String, count: Int)] = []  // repeated lines counted, not listed
+            for line in instance.process.jsonLines where (line["message"] as? String)?.hasPrefix("HA: ") == true && line["level"] as? String != "info" {
+                let message = line["message"] as? String ?? ""
+                if runs.last?.message == message { runs[runs.count - 1].count += 1 } else { runs.append((String((line["time"] as? String ?? "").suffix(13)), message, 1)) }
+            }
+            print("  \(name): " + runs.map { "\($0.time) \($0.message)\($0.count > 1 ? " ×\($0.count)" : "")" }.joined(separator: "\n    "))
+        }
         await first.process.stop()
         await second.process.stop()
     }
