@@ -137,7 +137,7 @@ let package = Package(
         // built and run over the committed corpus by the normal build and FuzzCorpusTests.
         .target(
             name: "IngestFuzzing",
-            dependencies: ["AlertCore", "AlertIngest"],
+            dependencies: ["AlertCore", "AlertIngest", .product(name: "Logging", package: "swift-log")],
             path: "Tests/Fuzz/IngestHarness",
             swiftSettings: swiftSettings
         ),
@@ -155,7 +155,8 @@ let package = Package(
             dependencies: ["AlertCore", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "AlertIngestTests", dependencies: ["AlertIngest", "AlertCore", "CNats", "AlertTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "AlertIngestTests", dependencies: ["AlertIngest", "AlertCore", "CNats", "AlertTestSupport", "IngestFuzzing"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "AlertNotifyTests", dependencies: ["AlertNotify", "AlertCore", "AlertTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AlertServiceTests",
@@ -189,6 +190,7 @@ if Context.environment["NATS_ALERTER_FUZZ"] == "1" {
     let fuzzTargets: [(name: String, harness: String)] = [
         ("fuzz-protobuf-event", "IngestFuzzing"), ("fuzz-json-event", "IngestFuzzing"), ("fuzz-sample", "IngestFuzzing"),
         ("fuzz-matcher", "IngestFuzzing"), ("fuzz-config", "ServiceFuzzing"), ("fuzz-silence-api", "ServiceFuzzing"),
+        ("fuzz-duplicate-path", "IngestFuzzing"),
     ]
     package.targets.append(.target(name: "FuzzDriver", path: "Tests/Fuzz/Driver", swiftSettings: swiftSettings))
     for (name, harness) in fuzzTargets {

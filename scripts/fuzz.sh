@@ -26,7 +26,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 seconds=60
-targets="fuzz-protobuf-event,fuzz-json-event,fuzz-sample,fuzz-matcher,fuzz-config,fuzz-silence-api"
+targets="fuzz-protobuf-event,fuzz-json-event,fuzz-sample,fuzz-matcher,fuzz-config,fuzz-silence-api,fuzz-duplicate-path"
 soak=""
 fuzz=1
 while [[ $# -gt 0 ]]; do

@@ -22,14 +22,17 @@ struct BenchCommand: AsyncParsableCommand {
         var out = "bench-results.json"
         @Option(help: "The configuration whose rules `bench-rules` measures.")
         var rulesConfig = "config/alerter.yaml"
-        @Option(help: "Only these scenarios (comma-separated: core,jetstream,latency,memory,peer,startup,rules).")
+        @Option(help: "Only these scenarios (comma-separated: core,jetstream,latency,memory,reads,peer,startup,rules).")
         var only: String?
+        @Option(help: "Core ingest also runs the storm split over this many subjects, one subscription each (comma-separated; 1 = none).")
+        var subscriptions = "4"
 
         func run() async throws {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nats-alerter-bench-\(getpid())")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let benchBinary = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
             let bench = BenchRun(quick: quick, binary: URL(fileURLWithPath: binary).standardizedFileURL.path, benchBinary: benchBinary, directory: directory)
+            bench.subscriptions = subscriptions.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             let selected = Set((only ?? "core,jetstream,latency,memory,reads,peer,startup,rules").split(separator: ",").map(String.init))
             let started = Date()
             try bench.startNATS()
@@ -105,13 +108,15 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "JetStream stream: consume it with a durable push consumer, manual ack.")
         var stream: String?
         @Option var durable = "raw-counter"
+        @Flag(help: "JetStream: an AckNone consumer (measures what the per-message +ACK costs).")
+        var noAck = false
         @Option(help: "Stop this long after the last message.")
         var idle: Double = 2
         @Option var timeout: Double = 300
 
         func run() throws {
             let connection = try RawConnection(url: server, name: "bench-counter")
-            let subscription = try stream.map { try CountingSubscription(connection: connection, stream: $0, subject: subject, durable: durable) }
+            let subscription = try stream.map { try CountingSubscription(connection: connection, stream: $0, subject: subject, durable: durable, acknowledge: !noAck) }
                 ?? CountingSubscription(connection: connection, subject: subject)
             try connection.flush()
             FileHandle.standardOutput.write(Data("subscribed\n".utf8))

@@ -36,8 +36,19 @@ struct LoadShape: Sendable {
 /// reports when it started and finished.
 struct Publisher {
     let connection: RawConnection
-    let subject: String
+    /// Event `i` goes to `subjects[i % subjects.count]`.
+    let subjects: [String]
     let shape: LoadShape
+
+    init(connection: RawConnection, subject: String, shape: LoadShape) {
+        self.init(connection: connection, subjects: [subject], shape: shape)
+    }
+
+    init(connection: RawConnection, subjects: [String], shape: LoadShape) {
+        self.connection = connection
+        self.subjects = subjects
+        self.shape = shape
+    }
 
     struct Result: Sendable {
         var published: Int
@@ -60,7 +71,7 @@ struct Publisher {
             let payload = encodeEach ? ProtobufEventEncoder.encode(shape.event(index, resolved: resolved))
                 : (resolved ? pool.1[index % shape.distinct] : pool.0[index % shape.distinct])
             if index == 0 { bytes = payload.count }
-            try connection.publish(subject, payload)
+            try connection.publish(subjects[index % subjects.count], payload)
             published += 1
             if rate > 0 && index % 64 == 63 {
                 let due = start + UInt64(Double(index + 1) / rate * 1e9)

@@ -85,9 +85,9 @@ final class CountingSubscription: @unchecked Sendable {
         subscription = sub
     }
 
-    /// JetStream: a durable push consumer with manual ack on `stream`.
-    init(connection: RawConnection, stream: String, subject: String, durable: String) throws {
-        let counter = MessageCounter(acknowledge: true)
+    /// JetStream: a durable push consumer with manual ack on `stream` (or AckNone, `acknowledge` false).
+    init(connection: RawConnection, stream: String, subject: String, durable: String, acknowledge: Bool = true) throws {
+        let counter = MessageCounter(acknowledge: acknowledge)
         self.counter = counter
         let context = Unmanaged.passRetained(counter)
         self.context = context
@@ -100,9 +100,9 @@ final class CountingSubscription: @unchecked Sendable {
         let status: natsStatus = stream.withCString { streamName in
             durable.withCString { durableName in
                 options.Stream = streamName
-                options.ManualAck = true
+                options.ManualAck = acknowledge
                 options.Config.Durable = durableName
-                options.Config.AckPolicy = js_AckExplicit
+                options.Config.AckPolicy = acknowledge ? js_AckExplicit : js_AckNone
                 options.Config.DeliverPolicy = js_DeliverAll
                 options.Config.MaxAckPending = 65_536
                 return js_Subscribe(&sub, js, subject, benchOnMessage, context.toOpaque(), nil, &options, &code)

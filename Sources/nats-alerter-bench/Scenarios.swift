@@ -17,6 +17,8 @@ final class BenchRun {
     }
 
     let quick: Bool
+    /// Subscription counts of the split storm (`--subscriptions`; 1 = only the single-subject rows).
+    var subscriptions: [Int] = [4]
     let binary: String
     let benchBinary: String
     let directory: URL
@@ -78,8 +80,13 @@ final class BenchRun {
     }
 
     func coreConfig(subject: String, groupBy: String = "[alertname]") -> String {
+        coreConfig(subjects: [subject], groupBy: groupBy)
+    }
+
+    /// One subscription (and libnats delivery thread) per subject.
+    func coreConfig(subjects: [String], groupBy: String = "[alertname]") -> String {
         """
-        nats: {servers: ["\(natsURL)"], subjects: ["\(subject)"], pending_limits: {messages: 2000000, bytes: 1073741824}}
+        nats: {servers: ["\(natsURL)"], subjects: [\(subjects.map { "\"\($0)\"" }.joined(separator: ", "))], pending_limits: {messages: 2000000, bytes: 1073741824}}
         state: {backend: memory, max_active_alerts: 2000000}
         route: {receiver: "null", group_by: \(groupBy), group_wait: 30s, group_interval: 5m, repeat_interval: 4h}
         receivers: [{name: "null"}]
@@ -154,6 +161,23 @@ final class BenchRun {
                        note: "processed \(ingest.count) of \(count), slow-consumer drops \(dropped), active alerts \(active); publisher \(Int(published.rate)) msg/s"))
             alerter.child.stop()
         }
+
+        // The storm split over several subjects, each its own subscription
+        // and libnats delivery thread, into the one sharded store.
+        for subscriptions in self.subscriptions where subscriptions > 1 {
+            let subjects = (0..<subscriptions).map { "split\(subscriptions).s\($0)" }
+            let alerter = try startAlerter("alerter-core-split-\(subscriptions)", config: coreConfig(subjects: subjects))
+            let published = try Publisher(connection: publisher, subjects: subjects, shape: LoadShape(distinct: 1_000)).run(count: count)
+            let ingest = try watchIngest(alerter, expected: count)
+            let rate = Double(ingest.count) / max(Double(ingest.done - ingest.first) / 1e9, 1e-9)
+            let scrape = httpGet(alerter.metricsURL)?.1 ?? ""
+            let dropped = Int(metricSum(scrape, "nats_alerter_nats_slow_consumer_dropped_total"))
+            let active = Int(metricSum(scrape, "nats_alerter_alerts_active"))
+            record(Row(scenario: "2 core ingest", figure: "nats-alerter, core NATS + memory state, 1,000 fingerprints (storm) over \(subscriptions) subscriptions",
+                       value: rate, unit: "events/s", baseline: "raw limit", ratio: rate / rawRate, target: "≥ 0.8× raw",
+                       note: "processed \(ingest.count) of \(count), slow-consumer drops \(dropped), active alerts \(active); publisher \(Int(published.rate)) msg/s"))
+            alerter.child.stop()
+        }
     }
 
     /// 3: the same flood through a JetStream stream, consumed by a raw
@@ -173,6 +197,12 @@ final class BenchRun {
         let rawRate = raw["received", default: 0] / max((raw["last_ns", default: 0] - raw["first_ns", default: 0]) / 1e9, 1e-9)
         record(Row(scenario: "3 JetStream ingest", figure: "raw JetStream push consumer, manual ack, no processing", value: rawRate, unit: "msg/s",
                    note: "received \(Int(raw["received", default: 0])) of \(count)"))
+        // What the per-message +ACK costs at the raw level: the same consumer with AckNone.
+        let unacked = try startCounter(["--subject", "benchjs.>", "--expect", String(count), "--stream", "BENCH_EVENTS", "--durable", "raw-counter-noack", "--no-ack"])
+        let noAck = try counterResult(unacked)
+        let noAckRate = noAck["received", default: 0] / max((noAck["last_ns", default: 0] - noAck["first_ns", default: 0]) / 1e9, 1e-9)
+        record(Row(scenario: "3 JetStream ingest", figure: "raw JetStream push consumer, AckNone (no +ACK at all), no processing", value: noAckRate, unit: "msg/s",
+                   baseline: "raw JetStream consumer", ratio: noAckRate / rawRate, note: "received \(Int(noAck["received", default: 0])) of \(count)"))
 
         let config = """
             nats:

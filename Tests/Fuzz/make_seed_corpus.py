@@ -105,6 +105,31 @@ def protobuf_event_seeds():
     return seeds
 
 
+def duplicate_path_seeds():
+    """Pairs for fuzz-duplicate-path: byte 0 picks subject and limits, bytes
+    1-2 the prefix length; the prefix is applied twice, then the candidate."""
+    def pair(prefix, candidate, selector=0):
+        return bytes([selector]) + struct.pack("<H", len(prefix)) + prefix + candidate
+    labels = (("node", "n1"), ("team", "db"))
+    base = event(labels=labels, current=93.5, threshold=90.0, iteration=7) + f_map(8, (("runbook", "https://runbooks.example/x"),))
+    seeds = {name: pair(data, data) for name, data in protobuf_event_seeds().items()}
+    seeds.update({
+        "repeat_labels_reordered": pair(base, event(labels=labels[::-1], current=93.5, threshold=90.0, iteration=7)
+                                        + f_map(8, (("runbook", "https://runbooks.example/x"),))),
+        "repeat_new_summary": pair(base, base.replace(b"disk almost full", b"disk really full")),
+        "repeat_without_annotations": pair(base, event(labels=labels, summary="")),
+        "repeat_resolved": pair(base, event(labels=labels, status=1)),
+        "repeat_protobuf_header": pair(base, base, selector=4),
+        "repeat_tight_limits": pair(base, base, selector=8),
+        "repeat_alertname_from_subject": pair(event(alert_type="", labels=labels), event(alert_type="", labels=labels), selector=2),
+        "repeat_labels_shadow_derived": pair(event(labels=(("source", "x"), ("alertname", "y"), ("severity", ""))),
+                                             event(labels=(("source", "x"), ("alertname", "y"), ("severity", "")))),
+        "repeat_dedup_key": pair(event(dedup="k1"), event(dedup="k1", labels=labels)),
+        "repeat_nul_in_label": pair(event(labels=(("node", "n1"),)), event(labels=(("node", "n1\x00x"),))),
+    })
+    return seeds
+
+
 def json_event_seeds():
     deep = '{"alertType":"x","labels":' + '{"a":' * 5000 + '"v"' + '}' * 5000 + '}'
     deep_arrays = '[' * 20000 + ']' * 20000
@@ -226,6 +251,7 @@ def main():
         "fuzz-matcher": matcher_seeds(),
         "fuzz-config": config_seeds(),
         "fuzz-silence-api": silence_api_seeds(),
+        "fuzz-duplicate-path": duplicate_path_seeds(),
     }
     for target, seeds in targets.items():
         folder = os.path.join(ROOT, target)

@@ -38,16 +38,33 @@ public struct Alert: Sendable, Equatable, Codable {
     /// Folds a repeat of this alert in: counts it, keeps the earliest start,
     /// and takes the newest annotations and values.
     mutating func absorb(_ event: AlertEvent, receivedAt: Date) {
-        repeatCount += 1
-        lastSeen = receivedAt
-        let occurred = event.occurredAt(receivedAt: receivedAt)
-        if occurred < startsAt { startsAt = occurred }
+        absorb(AlertRepeat(receivedAt: receivedAt, occurredAt: event.occurredAt(receivedAt: receivedAt),
+                           currentValue: event.currentValue, thresholdValue: event.thresholdValue, iteration: event.iteration))
         let newAnnotations = event.alertAnnotations
         if !newAnnotations.isEmpty, newAnnotations != annotations { annotations = newAnnotations }
         if !event.generatorURL.isEmpty { generatorURL = event.generatorURL }
-        if let value = event.currentValue { currentValue = value }
-        if let value = event.thresholdValue { thresholdValue = value }
-        if let value = event.iteration { iteration = value }
+    }
+
+    /// What a repeat changes apart from annotations and the generator URL:
+    /// the one place both `absorb` and the duplicate fast path
+    /// (`AlertStore.absorbRepeat`) update an alert.
+    @inline(__always)
+    mutating func absorb(_ repeated: AlertRepeat) {
+        repeatCount += 1
+        lastSeen = repeated.receivedAt
+        if repeated.occurredAt < startsAt { startsAt = repeated.occurredAt }
+        if let value = repeated.currentValue { currentValue = value }
+        if let value = repeated.thresholdValue { thresholdValue = value }
+        if let value = repeated.iteration { iteration = value }
+    }
+
+    /// `absorb(_:)` if `unchanged(self)`; the check and the update are one
+    /// in-place access to the stored alert (no copy of its labels or annotations).
+    @inline(__always)
+    mutating func absorbIfUnchanged(_ repeated: AlertRepeat, _ unchanged: (borrowing Alert) -> Bool) -> Bool {
+        guard unchanged(self) else { return false }
+        absorb(repeated)
+        return true
     }
 
     mutating func refresh(currentValue: Double?, iteration: Int64?, at now: Date) {
@@ -55,5 +72,25 @@ public struct Alert: Sendable, Equatable, Codable {
         lastSeen = now
         if let currentValue { self.currentValue = currentValue }
         if let iteration { self.iteration = iteration }
+    }
+}
+
+/// The scalar part of a repeated event, as `Alert.absorb` folds it in:
+/// built by the duplicate fast path without an `AlertEvent`
+/// (docs/ARCHITECTURE.md, Data flow, step 1).
+public struct AlertRepeat: Sendable {
+    public var receivedAt: Date
+    /// `occurred_at_unix_ms` as a time, or `receivedAt` when it is 0 (`AlertEvent.occurredAt(receivedAt:)`).
+    public var occurredAt: Date
+    public var currentValue: Double?
+    public var thresholdValue: Double?
+    public var iteration: Int64?
+
+    public init(receivedAt: Date, occurredAt: Date, currentValue: Double?, thresholdValue: Double?, iteration: Int64?) {
+        self.receivedAt = receivedAt
+        self.occurredAt = occurredAt
+        self.currentValue = currentValue
+        self.thresholdValue = thresholdValue
+        self.iteration = iteration
     }
 }

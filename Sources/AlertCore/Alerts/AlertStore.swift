@@ -140,6 +140,20 @@ public final class AlertStore: Sendable {
         }
     }
 
+    /// The duplicate fast path (docs/ARCHITECTURE.md, Data flow, step 1):
+    /// if `fingerprint` is a firing alert and `unchanged` says the event
+    /// would change nothing else about it (its annotations and generator
+    /// URL), folds the repeat in exactly as `apply` folds in a duplicate
+    /// (`Alert.absorb`) and returns true, all under the shard lock. Otherwise
+    /// changes nothing and returns false: the caller takes the full path.
+    /// One dictionary lookup, no allocation; `unchanged` runs under the lock.
+    public func absorbRepeat(of fingerprint: Fingerprint, _ repeated: AlertRepeat, unchanged: (borrowing Alert) -> Bool) -> Bool {
+        shard(fingerprint).state.withLock { state in
+            guard let index = state.active.index(forKey: fingerprint) else { return false }
+            return state.active.values[index].absorbIfUnchanged(repeated, unchanged)
+        }
+    }
+
     /// Updates a firing alert's value, iteration and `lastSeen` without an
     /// event (a rule series whose condition keeps holding): one dictionary
     /// update under the lock, no allocation. False when it is not firing.

@@ -58,8 +58,31 @@ struct FNV1a64 {
         // Native strings are contiguous UTF-8: hash the bytes in place (the
         // generic `utf8` view was 5 % of ingest time in a storm).
         var string = string
-        string.withUTF8 { bytes in
-            for byte in bytes { add(byte: byte) }
-        }
+        string.withUTF8 { bytes in add(UnsafeRawBufferPointer(bytes)) }
     }
+
+    @inlinable mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        for byte in bytes { add(byte: byte) }
+    }
+}
+
+/// Builds a fingerprint from label bytes that are not (yet) Swift strings:
+/// the duplicate fast path hashes the label byte ranges of a payload in
+/// place (docs/ARCHITECTURE.md, Data flow, step 1). Same hash as
+/// `Fingerprint(labels:)`, bit for bit: the caller adds the labels sorted by
+/// name (byte order), unique, with no empty value — exactly the labels a
+/// `LabelSet` would hold.
+public struct LabelHasher {
+    @usableFromInline var hash = FNV1a64()
+
+    @inlinable public init() {}
+
+    @inlinable public mutating func add(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        hash.add(name)
+        hash.add(byte: 0xff)
+        hash.add(value)
+        hash.add(byte: 0xff)
+    }
+
+    @inlinable public var fingerprint: Fingerprint { Fingerprint(rawValue: hash.value) }
 }

@@ -63,6 +63,11 @@ public final class RuleEvaluator: Sendable {
 
     public var isEmpty: Bool { rules.isEmpty }
 
+    /// Whether any rule reads events (`observe(_ event:at:)` does something):
+    /// then every event must be decoded for it, and ingest does not take
+    /// the duplicate fast path.
+    public var readsEvents: Bool { !eventRules.isEmpty }
+
     // MARK: Input
 
     /// Evaluates one valid sample received at `now` against every rule it

@@ -23,7 +23,13 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
     private let deadLetter: DeadLetter?
     /// Event-stream rules that read events (event_count, absence); nil when none.
     private let rules: RuleEvaluator?
+    /// Whether duplicates are absorbed from the wire bytes (`DuplicateFastPath`).
+    /// Off when rules read events: they need every event decoded.
+    public let duplicateFastPath: Bool
 
+    /// - Parameter duplicateFastPath: absorb repeats of firing alerts from
+    ///   the wire bytes (docs/ARCHITECTURE.md, Data flow, step 1); false
+    ///   decodes every event (the equivalence tests compare the two).
     public init(
         store: AlertStore,
         transitions: AlertTransitionBuffer,
@@ -32,10 +38,12 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
         clock: any WallClock = SystemWallClock(),
         logger: Logger,
         deadLetter: DeadLetter? = nil,
-        rules: RuleEvaluator? = nil
+        rules: RuleEvaluator? = nil,
+        duplicateFastPath: Bool = true
     ) {
         self.deadLetter = deadLetter
         self.rules = rules
+        self.duplicateFastPath = duplicateFastPath && !(rules?.readsEvents ?? false)
         self.store = store
         self.transitions = transitions
         self.counters = counters
@@ -45,8 +53,9 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
     }
 
     public func handle(_ message: borrowing NATSMessage) {
-        process(subject: message.subject, payload: message.payload, contentType: message.header("Content-Type"),
-                acknowledgement: nil, onReject: nil)
+        let msg = message.msg
+        process(subjectBytes: message.subjectBytes, subject: { MessageAccess.subject(msg) }, payload: message.payload,
+                contentType: message.header("Content-Type"), acknowledgement: nil, onReject: nil)
     }
 
     /// Durable mode: the same, but the message is acknowledged only once its
@@ -55,23 +64,66 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
     /// store has it. A bad event is terminated (never redelivered) and, if
     /// configured, republished to the dead-letter subject.
     public func handle(_ delivery: JetStreamDelivery) {
-        let subject = delivery.subject
-        process(subject: subject, payload: delivery.payload, contentType: delivery.header("Content-Type"), acknowledgement: delivery) { rejection in
+        process(subjectBytes: delivery.subjectBytes, subject: { delivery.subject }, payload: delivery.payload,
+                contentType: delivery.header("Content-Type"), acknowledgement: delivery) { subject, rejection in
             delivery.term()
             self.deadLetter?(subject, [UInt8](delivery.payload), rejection)
         }
     }
 
+    /// How `handle` took an event: absorbed from the wire bytes as a repeat
+    /// of a firing alert (with its fingerprint), or decoded (whatever came of it).
+    public enum Route: Sendable, Equatable {
+        case wireDuplicate(Fingerprint)
+        case decoded
+    }
+
+    /// One event from its parts, as `handle` takes a message (for tests and
+    /// the fuzz harness); with an acknowledgement, as in durable mode.
+    @discardableResult
+    public func handle(payload: UnsafeRawBufferPointer, subject: String, contentType: String? = nil,
+                       acknowledgement: (any Acknowledgeable)? = nil) -> Route {
+        var utf8 = subject
+        return utf8.withUTF8 { subjectBytes in
+            process(subjectBytes: UnsafeRawBufferPointer(subjectBytes), subject: { subject }, payload: payload,
+                    contentType: contentType, acknowledgement: acknowledgement, onReject: nil)
+        }
+    }
+
+    /// The fingerprint the duplicate fast path would look up for this
+    /// payload, or nil when it would leave the payload to the full path; no
+    /// store involved. For the equivalence tests: whatever has one here
+    /// must decode, validate and need no sanitizing at `receivedAt`, with
+    /// that fingerprint.
+    public static func wireFingerprint(payload: UnsafeRawBufferPointer, subject: String, limits: EventLimits,
+                                       receivedAt: Date) -> Fingerprint? {
+        var utf8 = subject
+        return utf8.withUTF8 { subjectBytes in
+            DuplicateFastPath.absorb(payload, subject: UnsafeRawBufferPointer(subjectBytes), limits: limits, store: nil, receivedAt: receivedAt)
+        }
+    }
+
+    @discardableResult
     private func process(
-        subject: String, payload: UnsafeRawBufferPointer, contentType: String?,
-        acknowledgement: (any Acknowledgeable)?, onReject: ((EventRejection) -> Void)?
-    ) {
+        subjectBytes: UnsafeRawBufferPointer, subject: () -> String, payload: UnsafeRawBufferPointer, contentType: String?,
+        acknowledgement: (any Acknowledgeable)?, onReject: ((String, EventRejection) -> Void)?
+    ) -> Route {
         let sequence = counters.received.add(1, ordering: .relaxed).newValue
         // One event in 64 is timed, for the processing-time histogram.
         let start: ContinuousClock.Instant? = sequence & 63 == 0 ? .now : nil
         defer {
             if let start { counters.sampleProcessing(seconds: Self.seconds(start.duration(to: .now))) }
         }
+        if duplicateFastPath, contentType == nil || (try? PayloadFormat(contentType: contentType)) == .protobuf,
+           let fingerprint = DuplicateFastPath.absorb(payload, subject: subjectBytes, limits: limits, store: store, receivedAt: clock.now()) {
+            // What the full path counts for a duplicate (`apply`).
+            counters.decoded.add(1, ordering: .relaxed)
+            counters.duplicates.add(1, ordering: .relaxed)
+            counters.wireDuplicates.add(1, ordering: .relaxed)
+            acknowledgement?.ack()
+            return .wireDuplicate(fingerprint)
+        }
+        let subject = subject()
         do throws(EventRejection) {
             var event = try decode(payload, contentType: contentType, subject: subject)
             try event.validate(limits)
@@ -91,8 +143,9 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
         } catch {
             counters.reject(error.reason)
             rejectionLog.record(error, subject: subject)
-            onReject?(error)
+            onReject?(subject, error)
         }
+        return .decoded
     }
 
     static func seconds(_ duration: Duration) -> Double {

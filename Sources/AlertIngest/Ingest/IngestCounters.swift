@@ -11,6 +11,9 @@ public final class IngestCounters: Sendable {
     public let decoded = Atomic<Int>(0)
     /// Events for an alert already firing (deduplicated, not forwarded).
     public let duplicates = Atomic<Int>(0)
+    /// Of `duplicates`, those absorbed from the wire bytes without decoding
+    /// (`DuplicateFastPath`).
+    public let wireDuplicates = Atomic<Int>(0)
     /// Events that started a new alert.
     public let fired = Atomic<Int>(0)
     /// Events that resolved a firing alert.

@@ -18,6 +18,8 @@ public final class JetStreamDelivery: Acknowledgeable, @unchecked Sendable {
     }
 
     public var subject: String { MessageAccess.subject(msg) }
+    /// The subject's bytes, valid as long as the delivery.
+    var subjectBytes: UnsafeRawBufferPointer { MessageAccess.subjectBytes(msg) }
     public var payload: UnsafeRawBufferPointer { MessageAccess.payload(msg) }
     public func header(_ name: String) -> String? { MessageAccess.header(msg, name) }
 

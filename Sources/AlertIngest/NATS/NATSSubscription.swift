@@ -1,4 +1,5 @@
 import CNats
+import Glibc
 import Synchronization
 
 /// One received NATS message, valid only for the duration of
@@ -13,6 +14,9 @@ public struct NATSMessage: ~Copyable {
     /// The payload, borrowed from libnats (no copy).
     public var payload: UnsafeRawBufferPointer { MessageAccess.payload(msg) }
 
+    /// The subject's bytes, borrowed from libnats (no `String`).
+    var subjectBytes: UnsafeRawBufferPointer { MessageAccess.subjectBytes(msg) }
+
     /// Where a request wants its answer (`NATSConnection.publish` to it); nil for a plain publish.
     public var replySubject: String? { MessageAccess.reply(msg) }
 
@@ -24,6 +28,11 @@ public struct NATSMessage: ~Copyable {
 enum MessageAccess {
     static func subject(_ msg: OpaquePointer) -> String {
         String(cString: natsMsg_GetSubject(msg))
+    }
+
+    static func subjectBytes(_ msg: OpaquePointer) -> UnsafeRawBufferPointer {
+        guard let subject = natsMsg_GetSubject(msg) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: subject, count: strlen(subject))
     }
 
     static func reply(_ msg: OpaquePointer) -> String? {

@@ -45,6 +45,24 @@ struct SeedCorpusTests {
         }
     }
 
+    @Test("duplicate path seeds: the fast path and the full path leave the same state")
+    func duplicatePath() throws {
+        let seeds = try Self.seeds("fuzz-duplicate-path")
+        #expect(seeds.count >= 25)
+        var taken = 0
+        for (name, bytes) in seeds {
+            guard let test = Self.run(bytes, DuplicatePathOracle.fuzzCase) else { continue }
+            let verdict = DuplicatePathOracle.compare(test)
+            #expect(verdict.mismatches.isEmpty, "\(name): \(verdict.mismatches)")
+            if verdict.fastPath != nil { taken += 1 }
+            if ["valid_firing", "valid_values", "repeat_labels_reordered", "repeat_without_annotations", "repeat_protobuf_header",
+                "repeat_tight_limits", "repeat_alertname_from_subject", "repeat_labels_shadow_derived", "repeat_dedup_key"].contains(name) {
+                #expect(verdict.fastPath != nil, "\(name) fell back")
+            }
+        }
+        #expect(taken >= 9)
+    }
+
     @Test("JSON event seeds (int64 extremes, NaN, Infinity, year 5000, deep nesting, invalid UTF-8): no trap, sane times")
     func jsonEvents() throws {
         let seeds = try Self.seeds("fuzz-json-event")
