@@ -31,7 +31,7 @@ extension Alerter {
         let startedAt = clock.now()
         let state = AlertingState(config: config, logger: logger)
         let ingest = try await NATSIngest.connect(nats, jetStream: nats.jetstream != nil || durableState, logger: logger)
-        var stateStore: any StateStore = MemoryStateStore()
+        var stateStore: any StateStore = DiscardingStateStore()
         if durableState, let jetStream = ingest.jetStream {
             let settings = config.state.jetstream
             stateStore = try await runBlocking("state bucket set-up") { () throws(NATSError) in

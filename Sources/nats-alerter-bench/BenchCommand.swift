@@ -22,7 +22,7 @@ struct BenchCommand: AsyncParsableCommand {
         var out = "bench-results.json"
         @Option(help: "The configuration whose rules `bench-rules` measures.")
         var rulesConfig = "config/alerter.yaml"
-        @Option(help: "Only these scenarios (comma-separated: core,jetstream,latency,memory,peer,startup,rules).")
+        @Option(help: "Only these scenarios (comma-separated: core,jetstream,latency,memory,reads,scale,peer,startup,rules).")
         var only: String?
 
         func run() async throws {
@@ -30,7 +30,7 @@ struct BenchCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let benchBinary = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
             let bench = BenchRun(quick: quick, binary: URL(fileURLWithPath: binary).standardizedFileURL.path, benchBinary: benchBinary, directory: directory)
-            let selected = Set((only ?? "core,jetstream,latency,memory,reads,peer,startup,rules").split(separator: ",").map(String.init))
+            let selected = Set((only ?? "core,jetstream,latency,memory,reads,scale,peer,startup,rules").split(separator: ",").map(String.init))
             let started = Date()
             try bench.startNATS()
             defer { bench.stopNATS() }
@@ -47,6 +47,7 @@ struct BenchCommand: AsyncParsableCommand {
             await attempt("latency") { try bench.latency() }
             await attempt("memory") { try bench.memory() }
             await attempt("reads") { try bench.readsUnderLoad() }
+            await attempt("scale") { try bench.scale() }
             await attempt("peer") {
                 let storm = bench.rows.first { $0.scenario == "2 core ingest" }?.value
                 try await bench.peer(coreRate: storm)

@@ -11,13 +11,23 @@ public struct GroupSnapshot: Sendable {
 
 /// The engine's single owner. The engine is not thread-safe; this actor
 /// serialises the ingest loop's steps, the HTTP API's reads and reloads.
+/// It runs on a thread of its own (`EngineThread`), so a long step never
+/// holds a thread of the cooperative pool that HTTP handlers need; the
+/// metrics read `gauges` without entering it (docs/ARCHITECTURE.md, Threads).
 public actor EngineHost {
     private let engine: AlertEngine
+    /// Group and mute counts, kept up to date by the engine; read without the actor.
+    public nonisolated let gauges: EngineGauges
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        EngineThread.shared.asUnownedSerialExecutor()
+    }
 
     public init(configuration: EngineConfiguration, store: AlertStore, silencer: Silencer, notificationLog: NotificationLog,
                 journal: StateJournal?, logger: Logger) {
         engine = AlertEngine(configuration: configuration, store: store, silencer: silencer, notificationLog: notificationLog,
                              journal: journal, logger: logger)
+        gauges = engine.gauges
     }
 
     /// One step of the loop: apply transitions, run what is due, return notifications.
@@ -60,10 +70,7 @@ public actor EngineHost {
         return result
     }
 
-    /// For the metrics: a count, not a snapshot of every group's members.
-    public var groupCount: Int { engine.groupCount }
-
     public var groups: [GroupSnapshot] {
-        engine.groups.map { GroupSnapshot(receiver: $0.route.receiver, labels: $0.labels, fingerprints: $0.alerts.map(\.fingerprint)) }
+        engine.groups.map { GroupSnapshot(receiver: $0.route.receiver, labels: $0.labels, fingerprints: $0.fingerprints) }
     }
 }
