@@ -31,6 +31,9 @@ public struct AlertOutput: Sendable {
     /// One line per notification (per integration of its receiver, named in
     /// `integration`), until notifiers deliver them.
     public func emit(_ notification: AlertCore.Notification) {
+        // The line lists every alert: not built when the level drops it (a
+        // flush of a million alerts would build a million dictionaries).
+        guard logger.logLevel <= .notice else { return }
         var metadata: Logger.Metadata = [
             "event": "notification",
             "receiver": .string(notification.receiver),

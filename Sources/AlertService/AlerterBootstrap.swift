@@ -46,7 +46,7 @@ extension Alerter {
                 throw error
             }
         }
-        var stateStore: any StateStore = MemoryStateStore()
+        var stateStore: any StateStore = DiscardingStateStore()
         var coordinator: HACoordinator?
         if durableState, let jetStream = ingest.jetStream {
             let settings = config.state.jetstream

@@ -22,7 +22,7 @@ struct BenchCommand: AsyncParsableCommand {
         var out = "bench-results.json"
         @Option(help: "The configuration whose rules `bench-rules` measures.")
         var rulesConfig = "config/alerter.yaml"
-        @Option(help: "Only these scenarios (comma-separated: core,jetstream,latency,memory,reads,peer,startup,rules).")
+        @Option(help: "Only these scenarios (comma-separated: core,jetstream,latency,memory,reads,scale,peer,startup,rules).")
         var only: String?
         @Option(help: "Core ingest also runs the storm split over this many subjects, one subscription each (comma-separated; 1 = none).")
         var subscriptions = "4"
@@ -33,7 +33,7 @@ struct BenchCommand: AsyncParsableCommand {
             let benchBinary = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
             let bench = BenchRun(quick: quick, binary: URL(fileURLWithPath: binary).standardizedFileURL.path, benchBinary: benchBinary, directory: directory)
             bench.subscriptions = subscriptions.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            let selected = Set((only ?? "core,jetstream,latency,memory,reads,peer,startup,rules").split(separator: ",").map(String.init))
+            let selected = Set((only ?? "core,jetstream,latency,memory,reads,scale,peer,startup,rules").split(separator: ",").map(String.init))
             let started = Date()
             try bench.startNATS()
             defer { bench.stopNATS() }
@@ -50,6 +50,7 @@ struct BenchCommand: AsyncParsableCommand {
             await attempt("latency") { try bench.latency() }
             await attempt("memory") { try bench.memory() }
             await attempt("reads") { try bench.readsUnderLoad() }
+            await attempt("scale") { try bench.scale() }
             await attempt("peer") {
                 let storm = bench.rows.first { $0.scenario == "2 core ingest" }?.value
                 try await bench.peer(coreRate: storm)

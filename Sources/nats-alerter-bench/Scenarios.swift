@@ -322,6 +322,94 @@ final class BenchRun {
         }
     }
 
+    /// 5c: the service keeps answering at a million active alerts. Loads
+    /// distinct alerts (1M; 100k with --quick) into one `group_by: [alertname]`
+    /// group, paced at 100k events/s, then keeps events arriving (duplicates,
+    /// with every 50th a RESOLVED, so alerts also end and start again) while
+    /// it times a few dozen `GET /-/healthy` and `GET /metrics`, one at a time.
+    /// Bounded: the load waits at most `loadTimeout`, each request at most 60 s,
+    /// the background load at most 120 s; loopback only.
+    func scale() throws {
+        let target = quick ? 100_000 : 1_000_000
+        let requests = quick ? 20 : 40
+        let loadTimeout: Double = quick ? 60 : 240
+        let alerter = try startAlerter("alerter-scale", config: coreConfig(subject: "scale.>"))
+        defer { alerter.child.stop() }
+        let base = alerter.child.residentBytes
+        let publisher = try RawConnection(url: natsURL, name: "bench-scale")
+        let shape = LoadShape(distinct: target)
+        let start = wallNanos()
+        for index in 0..<target {
+            try publisher.publish("scale.events", ProtobufEventEncoder.encode(shape.event(index)))
+            if index % 64 == 63 {
+                let due = start + UInt64(Double(index + 1) / 100_000 * 1e9)
+                let now = wallNanos()
+                if due > now { usleep(UInt32((due - now) / 1_000)) }
+            }
+        }
+        try publisher.flush()
+        var loadNote = ""
+        do {
+            let ingest = try watchIngest(alerter, expected: target, idle: 10, timeout: loadTimeout)
+            let seconds = Double(ingest.done - start) / 1e9
+            record(Row(scenario: "5c scale", figure: "load \(target) distinct alerts into one group (published at 100k/s)", value: seconds, unit: "s",
+                       note: "\(ingest.count) events received; RSS \(alerter.child.residentBytes / 1_048_576) MiB (+\((alerter.child.residentBytes - base) / max(ingest.count, 1)) bytes per alert)"))
+        } catch {
+            loadNote = "load not finished within \(Int(loadTimeout)) s: "
+            record(Row(scenario: "5c scale", figure: "load \(target) distinct alerts into one group (published at 100k/s)", value: loadTimeout, unit: "s",
+                       note: "not finished: \(error)"))
+        }
+
+        // Events keep arriving while the endpoints are timed.
+        let stop = Atomic<Bool>(false)
+        let url = natsURL
+        let background = Thread {
+            guard let connection = try? RawConnection(url: url, name: "bench-scale-load") else { return }
+            let load = LoadShape(distinct: target, resolveEvery: 50)
+            let began = wallNanos()
+            var index = 0
+            while !stop.load(ordering: .relaxed), Double(wallNanos() - began) / 1e9 < 120 {
+                let resolved = index % 50 == 49
+                try? connection.publish("scale.events", ProtobufEventEncoder.encode(load.event(index, resolved: resolved)))
+                index += 1
+                if index % 64 == 0 {
+                    let due = began + UInt64(Double(index) / 20_000 * 1e9)
+                    let now = wallNanos()
+                    if due > now { usleep(UInt32((due - now) / 1_000)) }
+                }
+            }
+            try? connection.flush()
+        }
+        background.start()
+        defer { stop.store(true, ordering: .relaxed) }
+        usleep(1_000_000)
+
+        /// At most `requests` requests, and none started after 120 s (a
+        /// service that does not answer would take 60 s each).
+        func timed(_ path: String) -> (p50: Double, max: Double, failed: Int, count: Int) {
+            var millis: [Double] = []
+            var failed = 0
+            let deadline = wallNanos() + 120_000_000_000
+            for _ in 0..<requests where wallNanos() < deadline {
+                let began = wallNanos()
+                let answer = httpGet("http://127.0.0.1:\(alerter.port)\(path)", timeout: 60)
+                let elapsed = Double(wallNanos() - began) / 1e6
+                if answer?.0 != 200 { failed += 1 }
+                millis.append(elapsed)
+                usleep(50_000)
+            }
+            millis.sort()
+            return (millis[millis.count / 2], millis.last ?? 0, failed, millis.count)
+        }
+        let active = Int(metricSum(httpGet(alerter.metricsURL, timeout: 60)?.1 ?? "", "nats_alerter_alerts_active"))
+        for (path, target) in [("/-/healthy", "≤ 50 ms"), ("/metrics", "≤ 1000 ms")] {
+            let result = timed(path)
+            let note = "\(loadNote)\(result.count) requests, one at a time, \(active) alerts active, 20k events/s arriving; \(result.failed) failed or timed out (60 s)"
+            record(Row(scenario: "5c scale", figure: "GET \(path) p50, \(active) alerts active, events arriving", value: result.p50, unit: "ms", note: note))
+            record(Row(scenario: "5c scale", figure: "GET \(path) max under load", value: result.max, unit: "ms", target: target))
+        }
+    }
+
     /// 5b: reads never stall ingest. With many alerts active, the storm
     /// (duplicates of 1,000 of them) is published twice: alone, then while a
     /// client fetches `GET /api/v2/alerts` in a loop. The store is sharded, so a

@@ -23,10 +23,56 @@ public final class AlertStore: Sendable {
     }
 
     private struct State {
+        /// Update in place freely; insert and remove only through
+        /// `insertActive` and `removeActive`, which keep `activeByType`.
         var active: [Fingerprint: Alert] = [:]
         /// Resolved alerts kept for `resolvedRetention` (for the API and for
         /// notifications that still have to report the resolve).
         var resolved: [Fingerprint: Alert] = [:]
+        /// Firing alerts of this shard by alertname and severity, kept with
+        /// `active` so the metrics never walk the alerts
+        /// (docs/ARCHITECTURE.md, Metrics). Only types with a count are here.
+        private(set) var activeByType: [ActiveAlertType: Int] = [:]
+
+        /// Whether the alert is firing here.
+        func isActive(_ fingerprint: Fingerprint) -> Bool { active[fingerprint] != nil }
+
+        /// Updates a firing alert in place (a duplicate: its labels, and so its type, stay).
+        mutating func updateActive(_ fingerprint: Fingerprint, _ body: (inout Alert) -> Void) -> Bool {
+            guard active[fingerprint] != nil else { return false }
+            body(&active[fingerprint]!)
+            return true
+        }
+
+        mutating func insertActive(_ alert: Alert) {
+            if let previous = active.updateValue(alert, forKey: alert.fingerprint) { count(previous, -1) }
+            count(alert, 1)
+        }
+
+        @discardableResult
+        mutating func removeActive(_ fingerprint: Fingerprint) -> Alert? {
+            guard let removed = active.removeValue(forKey: fingerprint) else { return nil }
+            count(removed, -1)
+            return removed
+        }
+
+        private mutating func count(_ alert: Alert, _ delta: Int) {
+            let type = ActiveAlertType(alert.labels)
+            let count = activeByType[type, default: 0] + delta
+            activeByType[type] = count == 0 ? nil : count
+        }
+    }
+
+    /// An alert's `alertname` and `severity` labels ("" when absent), the
+    /// key of `nats_alerter_alerts_active`.
+    public struct ActiveAlertType: Hashable, Sendable {
+        public var alertname: String
+        public var severity: String
+
+        init(_ labels: LabelSet) {
+            alertname = labels["alertname"] ?? ""
+            severity = labels["severity"] ?? ""
+        }
     }
 
     private final class Shard: Sendable {
@@ -91,9 +137,7 @@ public final class AlertStore: Sendable {
         switch event.status {
         case .firing:
             let duplicate = shard.state.withLock { state -> Bool in
-                guard state.active[fingerprint] != nil else { return false }
-                state.active[fingerprint]!.absorb(event, receivedAt: receivedAt)
-                return true
+                state.updateActive(fingerprint) { $0.absorb(event, receivedAt: receivedAt) }
             }
             if duplicate { return .duplicate(fingerprint) }
             guard reserveActiveSlot() else {
@@ -103,8 +147,7 @@ public final class AlertStore: Sendable {
             let alert = Alert(event: event, fingerprint: fingerprint, receivedAt: receivedAt)
             let outcome = shard.state.withLock { state -> AlertTransition? in
                 // Another thread may have started the same alert meanwhile.
-                if state.active[fingerprint] != nil {
-                    state.active[fingerprint]!.absorb(event, receivedAt: receivedAt)
+                if state.updateActive(fingerprint, { $0.absorb(event, receivedAt: receivedAt) }) {
                     return .duplicate(fingerprint)
                 }
                 // An older FIRING delivered again after the alert's resolve.
@@ -114,7 +157,7 @@ public final class AlertStore: Sendable {
                 }
                 let fired = AlertTransition.fired(alert)
                 guard handOff(fired) else { return nil }
-                state.active[fingerprint] = alert
+                state.insertActive(alert)
                 state.resolved[fingerprint] = nil
                 return fired
             }
@@ -131,7 +174,7 @@ public final class AlertStore: Sendable {
                 if !annotations.isEmpty { alert.annotations = annotations }
                 let resolved = AlertTransition.resolved(alert)
                 guard handOff(resolved) else { return nil }
-                state.active[fingerprint] = nil
+                state.removeActive(fingerprint)
                 state.resolved[fingerprint] = alert
                 return resolved
             }
@@ -159,9 +202,7 @@ public final class AlertStore: Sendable {
     /// update under the lock, no allocation. False when it is not firing.
     public func refresh(_ fingerprint: Fingerprint, currentValue: Double?, iteration: Int64?, at now: Date) -> Bool {
         shard(fingerprint).state.withLock { state in
-            guard state.active[fingerprint] != nil else { return false }
-            state.active[fingerprint]!.refresh(currentValue: currentValue, iteration: iteration, at: now)
-            return true
+            state.updateActive(fingerprint) { $0.refresh(currentValue: currentValue, iteration: iteration, at: now) }
         }
     }
 
@@ -192,6 +233,27 @@ public final class AlertStore: Sendable {
         collect { state, result in result.append(contentsOf: state.resolved.values) }.sorted { $0.fingerprint < $1.fingerprint }
     }
 
+    /// Firing alerts for which `isIncluded` holds, filtered under each
+    /// shard's lock: only those are copied (a silence write's candidates,
+    /// docs/ARCHITECTURE.md, Control plane). Not ordered.
+    public func activeAlerts(where isIncluded: (Alert) -> Bool) -> [Alert] {
+        collect { state, result in
+            for alert in state.active.values where isIncluded(alert) { result.append(alert) }
+        }
+    }
+
+    /// Firing alerts by alertname and severity, summed over the shards'
+    /// counts (kept as alerts start and end): no alert is visited.
+    public func activeCountsByType() -> [ActiveAlertType: Int] {
+        var total: [ActiveAlertType: Int] = [:]
+        for shard in shards {
+            shard.state.withLock { state in
+                for (type, count) in state.activeByType { total[type, default: 0] += count }
+            }
+        }
+        return total
+    }
+
     /// Firing alerts reported since `since` (their `lastSeen` is later), for
     /// the periodic activity write; filtered under each shard's lock.
     public func activeAlerts(seenAfter since: Date) -> [Alert] {
@@ -208,18 +270,22 @@ public final class AlertStore: Sendable {
         var ended: [Alert] = []
         for shard in shards {
             let count = shard.state.withLock { state in
-                var count = 0
-                for (fingerprint, alert) in state.active {
+                // Found first, removed after: removing while iterating would
+                // copy the shard's whole table (the loop holds a reference).
+                var stale: [Alert] = []
+                for alert in state.active.values {
                     let deadline = alert.lastSeen.addingTimeInterval(timeout(alert).seconds)
                     guard deadline <= now else { continue }
                     var resolved = alert
                     resolved.endsAt = deadline
-                    state.active[fingerprint] = nil
-                    state.resolved[fingerprint] = resolved
-                    ended.append(resolved)
-                    count += 1
+                    stale.append(resolved)
                 }
-                return count
+                for resolved in stale {
+                    state.removeActive(resolved.fingerprint)
+                    state.resolved[resolved.fingerprint] = resolved
+                }
+                ended.append(contentsOf: stale)
+                return stale.count
             }
             if count > 0 { activeTotal.subtract(count, ordering: .relaxed) }
         }
@@ -247,7 +313,8 @@ public final class AlertStore: Sendable {
         for alert in alerts {
             let added = shard(alert.fingerprint).state.withLock { state -> Int in
                 if alert.isFiring {
-                    let isNew = state.active.updateValue(alert, forKey: alert.fingerprint) == nil
+                    let isNew = !state.isActive(alert.fingerprint)
+                    state.insertActive(alert)
                     return isNew ? 1 : 0
                 }
                 state.resolved[alert.fingerprint] = alert

@@ -6,7 +6,10 @@ public struct Dispatcher: Sendable {
     public private(set) var root: Route
     /// Keyed by the group key's bytes: two keys that differ only in Unicode
     /// normalization are two groups, as in Alertmanager (Go map of strings).
-    var groups: [GroupKeyBytes: AggregationGroup] = [:]
+    private(set) var groups: [GroupKeyBytes: AggregationGroup] = [:]
+    /// Every group's next flush (docs/ARCHITECTURE.md, "Aggregation groups").
+    private var schedule = FlushSchedule()
+    private var nextToken: UInt64 = 0
 
     /// A group key hashed and compared as UTF-8 bytes, not by Swift's
     /// canonical equivalence.
@@ -20,9 +23,10 @@ public struct Dispatcher: Sendable {
         }
     }
 
+    /// The group with this key, if any (a read: callers that change a group
+    /// take it out with `takeGroup` and put it back with `putBack`).
     subscript(groupKey key: String) -> AggregationGroup? {
-        get { groups[GroupKeyBytes(key)] }
-        set { groups[GroupKeyBytes(key)] = newValue }
+        groups[GroupKeyBytes(key)]
     }
 
     public init(root: Route) {
@@ -34,19 +38,49 @@ public struct Dispatcher: Sendable {
         for route in root.match(alert.labels) {
             let labels = route.groupLabels(for: alert.labels)
             let key = GroupKeyBytes(AggregationGroup.key(route: route, labels: labels))
+            var created = false
             if groups[key] == nil {
                 groups[key] = AggregationGroup(route: route, labels: labels, createdAt: now)
+                created = true
             }
-            groups[key]!.insert(alert, now: now)
+            // In place: the member table is never copied.
+            let moved = groups[key]!.insert(alert, now: now)
+            if created || moved { reschedule(key) }
         }
     }
 
-    /// The groups due by `now`, earliest first, ties in key byte order: one
-    /// pass and one sort (picking the earliest one at a time was quadratic
-    /// in the number of groups due together, e.g. thousands after a burst).
-    func dueGroups(by now: Date) -> [(key: String, at: Date)] {
-        groups.compactMap { key, group in group.nextFlush <= now ? (key.text, group.nextFlush) : nil }
-            .sorted { $0.at != $1.at ? $0.at < $1.at : Self.bytesPrecede($0.key, $1.key) }
+    /// Takes a group out for a flush, so changing it copies nothing; give
+    /// it back with `putBack`.
+    mutating func takeGroup(_ key: String) -> AggregationGroup? {
+        let group = groups.removeValue(forKey: GroupKeyBytes(key))
+        if group != nil { dropStaleEntries() }
+        return group
+    }
+
+    /// Puts back a group taken out, with its (possibly new) flush time; an
+    /// empty group is dropped.
+    mutating func putBack(_ group: AggregationGroup) {
+        guard !group.isEmpty else { return }
+        let key = GroupKeyBytes(group.key)
+        groups[key] = group
+        reschedule(key)
+    }
+
+    /// The groups due by `now`, earliest first, ties in key byte order,
+    /// taken off the schedule: the caller flushes each (a flush puts the
+    /// group back with its next time). Costs O(log groups) per group due.
+    mutating func takeDueGroups(by now: Date) -> [(key: String, at: Date)] {
+        var due: [(key: String, at: Date)] = []
+        while let first = schedule.first, first.at <= now {
+            schedule.popFirst()
+            if isCurrent(first) {
+                due.append((first.key.text, first.at))
+                // Off the schedule until the flush puts the group back.
+                groups[first.key]!.scheduleToken = 0
+            }
+        }
+        dropStaleEntries()
+        return due.sorted { $0.at != $1.at ? $0.at < $1.at : Self.bytesPrecede($0.key, $1.key) }
     }
 
     /// Byte order of the UTF-8 encodings (Go's string order), on the
@@ -63,9 +97,39 @@ public struct Dispatcher: Sendable {
         }
     }
 
-    /// When the next flush of any group is due.
+    /// When the next flush of any group is due (the top of the schedule,
+    /// which never holds a stale entry there).
     public var nextFlush: Date? {
-        groups.values.map(\.nextFlush).min()
+        schedule.first?.at
+    }
+
+    /// Gives a group a new schedule entry for its current `nextFlush`; the
+    /// previous one becomes stale.
+    private mutating func reschedule(_ key: GroupKeyBytes) {
+        nextToken += 1
+        groups[key]!.scheduleToken = nextToken
+        schedule.push(FlushSchedule.Entry(at: groups[key]!.nextFlush, key: key, token: nextToken))
+        dropStaleEntries()
+    }
+
+    private func isCurrent(_ entry: FlushSchedule.Entry) -> Bool {
+        groups[entry.key]?.scheduleToken == entry.token
+    }
+
+    /// Keeps the top of the schedule live, and rebuilds the heap when stale
+    /// entries outnumber the groups (each change leaves one behind).
+    private mutating func dropStaleEntries() {
+        while let first = schedule.first, !isCurrent(first) { schedule.popFirst() }
+        if schedule.count > 2 * groups.count + 64 { rebuildSchedule() }
+    }
+
+    private mutating func rebuildSchedule() {
+        schedule.removeAll()
+        for key in groups.keys where groups[key]!.scheduleToken != 0 {
+            nextToken += 1
+            groups[key]!.scheduleToken = nextToken
+            schedule.push(FlushSchedule.Entry(at: groups[key]!.nextFlush, key: key, token: nextToken))
+        }
     }
 
     public var allGroups: [AggregationGroup] {
@@ -86,7 +150,11 @@ public struct Dispatcher: Sendable {
             if let previous = old[key] {
                 groups[key]!.nextFlush = previous.nextFlush
                 groups[key]!.hasFlushed = previous.hasFlushed
+                groups[key]!.mutedAtLastFlush = previous.mutedAtLastFlush
             }
         }
+        schedule.removeAll()
+        for key in groups.keys { groups[key]!.scheduleToken = 1 }
+        rebuildSchedule()
     }
 }

@@ -1,5 +1,6 @@
 public import struct Foundation.Date
 public import Logging
+import Synchronization
 
 /// Alertmanager's semantics over the alert store: routes alerts into
 /// aggregation groups, runs each group's timers, and on every flush applies
@@ -25,6 +26,8 @@ public final class AlertEngine {
     private let logger: Logger
     /// Receives alert transitions for the state store, when there is one.
     public let journal: StateJournal?
+    /// Group and mute counts for the metrics, readable from any thread.
+    public let gauges: EngineGauges
 
     /// How often firing alerts are checked against their resolve timeout.
     public var staleScanInterval: Duration = .seconds(5)
@@ -37,8 +40,10 @@ public final class AlertEngine {
         silencer: Silencer = Silencer(),
         notificationLog: NotificationLog = NotificationLog(),
         journal: StateJournal? = nil,
-        logger: Logger = Logger(label: "nats-alerter.engine")
+        logger: Logger = Logger(label: "nats-alerter.engine"),
+        gauges: EngineGauges = EngineGauges()
     ) {
+        self.gauges = gauges
         self.journal = journal
         self.configuration = configuration
         self.store = store
@@ -70,6 +75,7 @@ public final class AlertEngine {
                 break
             }
         }
+        gauges.groups.store(dispatcher.groups.count, ordering: .relaxed)
     }
 
     /// Puts alerts already in the store into groups (after a restart that
@@ -79,6 +85,9 @@ public final class AlertEngine {
             if alert.isFiring { inhibitor.alertFired(alert.fingerprint, labels: alert.labels) }
             dispatcher.insert(alert, now: now)
         }
+        // Recomputed from the groups: the gauges may be an earlier engine's
+        // (EngineHost.readopt hands them on).
+        gauges.reset(groups: dispatcher.groups.values)
     }
 
     // MARK: Time
@@ -89,7 +98,12 @@ public final class AlertEngine {
     public func advance(to now: Date) -> [Notification] {
         lastTimedOut = []
         if nextStaleScan.map({ $0 <= now }) ?? true {
-            let stale = store.resolveStale(now: now) { self.configuration.resolveTimeout(for: $0) }
+            // A pass over every firing alert, every `staleScanInterval`: the
+            // timeout is looked up per alert only when some alert type has its own.
+            let configuration = self.configuration
+            let stale = configuration.resolveTimeoutByAlertType.isEmpty
+                ? store.resolveStale(now: now) { _ in configuration.resolveTimeout }
+                : store.resolveStale(now: now) { configuration.resolveTimeout(for: $0) }
             lastTimedOut = stale
             if !stale.isEmpty {
                 logger.debug("alerts resolved by timeout", metadata: ["count": .stringConvertible(stale.count)])
@@ -100,12 +114,12 @@ public final class AlertEngine {
         var notifications: [Notification] = []
         // Every group due, in time order; again while a flush left one due
         // (a clock that jumped past several group intervals).
-        var due = dispatcher.dueGroups(by: now)
+        var due = dispatcher.takeDueGroups(by: now)
         while !due.isEmpty {
             for (key, at) in due {
                 notifications.append(contentsOf: flush(groupKey: key, at: at))
             }
-            due = dispatcher.dueGroups(by: now)
+            due = dispatcher.takeDueGroups(by: now)
         }
         if nextGarbageCollection.map({ $0 <= now }) ?? true {
             let forgotten = store.collectGarbage(now: now, retention: configuration.resolvedRetention)
@@ -114,6 +128,7 @@ public final class AlertEngine {
             silencer.collectGarbage(at: now, retention: configuration.silenceRetention)
             nextGarbageCollection = now.addingTimeInterval(garbageCollectionInterval.seconds)
         }
+        gauges.groups.store(dispatcher.groups.count, ordering: .relaxed)
         return notifications
     }
 
@@ -134,6 +149,7 @@ public final class AlertEngine {
             inhibitor.alertFired(alert.fingerprint, labels: alert.labels)
         }
         dispatcher.replaceRoot(Route(root: configuration.route), alerts: active + store.resolvedAlerts(), now: now)
+        gauges.reset(groups: dispatcher.groups.values)
     }
 
     /// The routes (and so receivers) an alert with these labels reaches.
@@ -153,22 +169,38 @@ public final class AlertEngine {
 
     // MARK: The pipeline
 
+    /// Flushes one group: the group is taken out of the dispatcher while it
+    /// is worked on, so nothing copies its member table, and each member's
+    /// alert is read from the store once, straight into the notification
+    /// (docs/ARCHITECTURE.md, "Aggregation groups").
     private func flush(groupKey: String, at now: Date) -> [Notification] {
-        guard var group = dispatcher[groupKey: groupKey] else { return [] }
+        guard var group = dispatcher.takeGroup(groupKey) else { return [] }
         group.scheduleNext(after: now)
-        let snapshot = group.snapshot()
-        let notifications = notificationsFor(group: group, alerts: snapshot.map { current($0.0) }, at: now)
-        group.removeNotified(snapshot)
-        dispatcher[groupKey: groupKey] = group.isEmpty ? nil : group
+        let notifications = notificationsFor(group: &group, at: now)
+        group.removeResolved()
+        if group.isEmpty { gauges.forget(group.mutedAtLastFlush) }
+        dispatcher.putBack(group)
         return notifications
     }
 
-    /// The alert as the store has it now (latest annotations and repeat
-    /// count), as long as it is the same incarnation the group holds.
-    private func current(_ alert: Alert) -> Alert {
-        guard let latest = store.alert(alert.fingerprint), latest.startsAt == alert.startsAt, latest.isFiring == alert.isFiring else {
-            return alert
+    /// The alert a member stands for, as the store has it now (latest
+    /// annotations and repeat count) when it is the same incarnation in the
+    /// same state; else as the group knows it: a resolved member as it was
+    /// inserted, a firing one as the store's alert with the group's start
+    /// and no end (the store has moved on by a transition the engine has not
+    /// applied yet). Nil only for a firing member the store no longer holds,
+    /// which cannot happen: the store forgets only resolved alerts, and their
+    /// resolve reaches the group first.
+    private func current(_ fingerprint: Fingerprint, startsAt: Date, in group: AggregationGroup) -> Alert? {
+        let latest = store.alert(fingerprint)
+        if let resolved = group.resolvedMember(fingerprint) {
+            guard let latest, latest.startsAt == resolved.startsAt, !latest.isFiring else { return resolved }
+            return latest
         }
+        guard var latest else { return nil }
+        if latest.isFiring && latest.startsAt == startsAt { return latest }
+        latest.startsAt = startsAt
+        latest.endsAt = nil
         return latest
     }
 
@@ -176,7 +208,12 @@ public final class AlertEngine {
     /// stages once for the receiver, then, per integration (Alertmanager's
     /// `createReceiverStage`), the dedup stage against that integration's
     /// own notification-log entry with its own `send_resolved`.
-    private func notificationsFor(group: AggregationGroup, alerts: [Alert], at now: Date) -> [Notification] {
+    ///
+    /// One pass over the members in fingerprint order sorts each alert into
+    /// kept firing, kept resolved and muted resolved; each integration's
+    /// notification shares those arrays (copy on write), so a flush of a
+    /// million alerts copies each alert once.
+    private func notificationsFor(group: inout AggregationGroup, at now: Date) -> [Notification] {
         let route = group.route
         let receiver = route.receiver
 
@@ -190,47 +227,61 @@ public final class AlertEngine {
         }
 
         // Mute stages: inhibition, then silences (Alertmanager's order).
-        var kept: [NotifiedAlert] = []
+        var keptFiring: [NotifiedAlert] = []
+        var keptResolved: [NotifiedAlert] = []
         var mutedResolved: [NotifiedAlert] = []
-        for alert in alerts {
+        var muted = AggregationGroup.MutedCount()
+        let order = group.flushOrder()
+        keptFiring.reserveCapacity(order.count - group.resolvedMembers.count)
+        for (fingerprint, startsAt) in order {
+            guard let alert = current(fingerprint, startsAt: startsAt, in: group) else { continue }
             let inhibitedBy = inhibitor.inhibitors(of: alert.labels, fingerprint: alert.fingerprint)
             let silencedBy = silencer.mutes(alert.labels, at: now)
             if inhibitedBy.isEmpty && silencedBy.isEmpty {
-                kept.append(NotifiedAlert(alert: alert))
-            } else if !alert.isFiring, route.sendResolvedWhenMuted {
+                if alert.isFiring {
+                    keptFiring.append(NotifiedAlert(alert: alert))
+                } else {
+                    keptResolved.append(NotifiedAlert(alert: alert))
+                }
+            } else if alert.isFiring {
+                if !silencedBy.isEmpty { muted.silenced += 1 }
+                if !inhibitedBy.isEmpty { muted.inhibited += 1 }
+            } else if route.sendResolvedWhenMuted {
                 mutedResolved.append(NotifiedAlert(alert: alert, silencedBy: silencedBy, inhibitedBy: inhibitedBy))
             }
         }
+        gauges.replace(group.mutedAtLastFlush, with: muted)
+        group.mutedAtLastFlush = muted
 
         let policy = configuration.receivers[receiver]
         let integrations: [IntegrationPolicy?] = (policy?.integrations.isEmpty ?? true) ? [nil] : policy!.integrations.map { $0 }
+        let firingSet = Set(keptFiring.lazy.map(\.alert.fingerprint))
+        let keptResolvedSet = Set(keptResolved.lazy.map(\.alert.fingerprint))
         var notifications: [Notification] = []
         for integration in integrations {
             let name = integration?.name ?? ""
             let sendResolved = integration?.sendResolved ?? policy?.sendResolved ?? true
             let entry = notificationLog.entry(receiver: receiver, integration: name, groupKey: group.key)
             // The integration was told these alerts fire; tell it that they ended (Alertmanager #226).
-            let alerts = kept + mutedResolved.filter { entry?.firing.contains($0.alert.fingerprint) == true }
-            guard !alerts.isEmpty else { continue }
+            let toldResolved = mutedResolved.filter { entry?.firing.contains($0.alert.fingerprint) == true }
+            let resolved = toldResolved.isEmpty ? keptResolved : keptResolved + toldResolved
+            guard !keptFiring.isEmpty || !resolved.isEmpty else { continue }
 
             // Dedup stage against this integration's notification log entry.
-            let firing = alerts.filter(\.alert.isFiring)
-            let resolved = alerts.filter { !$0.alert.isFiring }
-            let firingSet = Set(firing.map(\.alert.fingerprint))
-            let resolvedSet = Set(resolved.map(\.alert.fingerprint))
+            let resolvedSet = toldResolved.isEmpty ? keptResolvedSet : keptResolvedSet.union(toldResolved.lazy.map(\.alert.fingerprint))
             guard Self.needsUpdate(entry: entry, firing: firingSet, resolved: resolvedSet, sendResolved: sendResolved,
                                    repeatInterval: route.repeatInterval, now: now) else {
                 continue
             }
             notificationLog.log(receiver: receiver, integration: name, groupKey: group.key, firing: firingSet, resolved: resolvedSet,
                                 at: now, keepWhileFiring: route.repeatInterval == .never)
-            if !sendResolved && firing.isEmpty {
+            if !sendResolved && keptFiring.isEmpty {
                 // Logged so the resolves are not reconsidered, but nothing to send.
                 continue
             }
             notifications.append(Notification(
                 receiver: receiver, integration: integration?.name, groupKey: group.key, groupLabels: group.labels,
-                firing: firing, resolved: resolved, sendResolved: sendResolved, timestamp: now, previous: entry?.timestamp,
+                firing: keptFiring, resolved: resolved, sendResolved: sendResolved, timestamp: now, previous: entry?.timestamp,
                 previousLogEntry: entry
             ))
         }

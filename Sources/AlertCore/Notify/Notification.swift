@@ -71,9 +71,9 @@ public struct Notification: Sendable, Equatable, Codable {
         hash.add(byte: 0xff)
         hash.add(groupKey)
         hash.add(byte: 0xff)
-        for fingerprint in firing.sorted() { hash.add(fingerprint.description) }
+        for fingerprint in firing.sorted() { hash.addHex(fingerprint) }
         hash.add(byte: 0xff)
-        for fingerprint in resolved.sorted() { hash.add(fingerprint.description) }
+        for fingerprint in resolved.sorted() { hash.addHex(fingerprint) }
         hash.add(byte: 0xff)
         if let previous { hash.add(String(Int64((previous.timeIntervalSince1970 * 1000).rounded()))) }
         return Fingerprint(rawValue: hash.value).description
@@ -84,5 +84,16 @@ public struct Notification: Sendable, Equatable, Codable {
         let all = (firing + resolved).map(\.alert.labels)
         guard let first = all.first else { return LabelSet() }
         return LabelSet(first.labels.filter { label in all.allSatisfy { $0[label.name] == label.value } }.map { ($0.name, $0.value) })
+    }
+}
+
+extension FNV1a64 {
+    /// Hashes `fingerprint.description` (16 lowercase hex digits) without
+    /// building the string: a flush of a million alerts hashes a million.
+    mutating func addHex(_ fingerprint: Fingerprint) {
+        for shift in stride(from: 60, through: 0, by: -4) {
+            let digit = UInt8(truncatingIfNeeded: (fingerprint.rawValue >> UInt64(shift)) & 0xf)
+            add(byte: digit < 10 ? 0x30 + digit : 0x57 + digit)
+        }
     }
 }

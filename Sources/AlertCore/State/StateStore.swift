@@ -51,9 +51,9 @@ public struct PersistedState: Sendable, Equatable {
 /// `NotificationLog`) is the working copy; a state store receives its
 /// changes and gives them back at start-up.
 ///
-/// Implementations: `MemoryStateStore` (tests, and core-NATS mode, where state
-/// is lost on restart); the JetStream KV store (durable mode) lives in
-/// AlertIngest.
+/// Implementations: `MemoryStateStore` (tests), `DiscardingStateStore`
+/// (`state.backend: memory`, where state is lost on restart); the JetStream
+/// KV store (durable mode) lives in AlertIngest.
 public protocol StateStore: Sendable {
     /// Everything stored, for start-up.
     func load() async throws -> PersistedState

@@ -11,10 +11,19 @@ public struct GroupSnapshot: Sendable {
 
 /// The engine's single owner. The engine is not thread-safe; this actor
 /// serialises the ingest loop's steps, the HTTP API's reads and reloads.
+/// It runs on a thread of its own (`EngineThread`), so a long step never
+/// holds a thread of the cooperative pool that HTTP handlers need; the
+/// metrics read `gauges` without entering it (docs/ARCHITECTURE.md, Threads).
 public actor EngineHost {
     private var engine: AlertEngine
     private let journal: StateJournal?
     private let logger: Logger
+    /// Group and mute counts, kept up to date by the engine; read without the actor.
+    public nonisolated let gauges: EngineGauges
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        EngineThread.shared.asUnownedSerialExecutor()
+    }
 
     public init(configuration: EngineConfiguration, store: AlertStore, silencer: Silencer, notificationLog: NotificationLog,
                 journal: StateJournal?, logger: Logger) {
@@ -22,6 +31,7 @@ public actor EngineHost {
         self.logger = logger
         engine = AlertEngine(configuration: configuration, store: store, silencer: silencer, notificationLog: notificationLog,
                              journal: journal, logger: logger)
+        gauges = engine.gauges
     }
 
     /// Starts over from the store's alerts: a fresh engine (no groups, no
@@ -30,7 +40,7 @@ public actor EngineHost {
     /// state (docs/ARCHITECTURE.md, High availability).
     public func readopt(at now: Date) {
         engine = AlertEngine(configuration: engine.configuration, store: engine.store, silencer: engine.silencer,
-                             notificationLog: engine.notificationLog, journal: journal, logger: logger)
+                             notificationLog: engine.notificationLog, journal: journal, logger: logger, gauges: gauges)
         engine.adopt(engine.store.activeAlerts() + engine.store.resolvedAlerts(), at: now)
     }
 
@@ -74,10 +84,7 @@ public actor EngineHost {
         return result
     }
 
-    /// For the metrics: a count, not a snapshot of every group's members.
-    public var groupCount: Int { engine.groupCount }
-
     public var groups: [GroupSnapshot] {
-        engine.groups.map { GroupSnapshot(receiver: $0.route.receiver, labels: $0.labels, fingerprints: $0.alerts.map(\.fingerprint)) }
+        engine.groups.map { GroupSnapshot(receiver: $0.route.receiver, labels: $0.labels, fingerprints: $0.fingerprints) }
     }
 }

@@ -247,8 +247,11 @@ public final class EngineLoop: Service, Sendable {
         logger.notice("stopped", metadata: summary)
     }
 
-    /// Journals the firing alerts seen again since the last flush.
+    /// Journals the firing alerts seen again since the last flush. Not with
+    /// `state.backend: memory` (a `DiscardingStateStore`): it would copy
+    /// every alert seen, up to all of them, every 30 s for nothing.
     private func flushActivity(now: Date, force: Bool = false) {
+        guard !(stateStore is DiscardingStateStore) else { return }
         let since: Date? = lastActivityFlush.withLock { last in
             if !force, let previous = last, now.timeIntervalSince(previous) < Self.activityFlushInterval { return nil }
             defer { last = now }

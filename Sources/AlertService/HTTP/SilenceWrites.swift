@@ -65,7 +65,8 @@ struct SilenceWrites {
 /// was muted by a silence before the write; `publish` compares with after and
 /// publishes `silenced` / `unsilenced` for those that changed
 /// (docs/ARCHITECTURE.md, Control plane). Only the alerts the written
-/// silences match are looked at, so a write costs one pass over the firing alerts.
+/// silences match are looked at and copied (a filtered store read), so a
+/// write costs one pass over the firing alerts and copies only the matches.
 struct MuteChange {
     private let runtime: Alerter
     private let candidates: [Alert]
@@ -78,7 +79,7 @@ struct MuteChange {
             mutedBefore = []
             return
         }
-        candidates = runtime.store.activeAlerts().filter { alert in silences.contains { $0.matches(alert.labels) } }
+        candidates = runtime.store.activeAlerts { alert in silences.contains { $0.matches(alert.labels) } }.sorted { $0.fingerprint < $1.fingerprint }
         mutedBefore = candidates.map { !runtime.silencer.mutes($0.labels, at: now).isEmpty }
     }
 

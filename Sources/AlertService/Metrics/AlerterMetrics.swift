@@ -42,35 +42,6 @@ public final class AlerterMetrics: Sendable {
         value.isEmpty || Severity(name: value) != nil ? value : otherLabel
     }
 
-    /// The per-alert part of a scrape (see `refresh`).
-    struct AlertScan: Sendable {
-        var at: Date
-        var byNameAndSeverity: [String: [String: Int]] = [:]
-        var firingTypes = Set<String>()
-        var silenced = 0
-        var inhibited = 0
-    }
-    private let lastAlertScan = Mutex<AlertScan?>(nil)
-    static let fullScanLimit = 10_000
-    static let scanInterval: Double = 10
-
-    private func alertScan(now: Date) async -> AlertScan {
-        if alerter.store.activeCount > Self.fullScanLimit, let last = lastAlertScan.withLock({ $0 }), now.timeIntervalSince(last.at) < Self.scanInterval {
-            return last
-        }
-        let active = alerter.store.activeAlerts()
-        var scan = AlertScan(at: now)
-        for alert in active {
-            let name = alert.labels["alertname"] ?? ""
-            scan.byNameAndSeverity[name, default: [:]][alert.labels["severity"] ?? "", default: 0] += 1
-            scan.firingTypes.insert(name)
-        }
-        let status = await alerter.engine.status(of: active, at: now)
-        scan.silenced = status.values.filter { !$0.silencedBy.isEmpty }.count
-        scan.inhibited = status.values.filter { !$0.inhibitedBy.isEmpty }.count
-        lastAlertScan.withLock { $0 = scan }
-        return scan
-    }
     static let version = "0.4.0"
     static let processingBuckets: [Double] = [0.000_001, 0.000_002, 0.000_005, 0.000_01, 0.000_02, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.01]
 
@@ -102,7 +73,7 @@ public final class AlerterMetrics: Sendable {
         static let activeAlerts = "Firing alerts, by alertname and severity."
         static let triggered = "Alerts that started firing, by alert type (alertname)."
         static let alertActive = "1 while at least one alert of the type fires, else 0."
-        static let suppressed = "Firing alerts muted right now, by reason (silenced, inhibited)."
+        static let suppressed = "Firing alerts muted at their group's last flush, by reason (silenced, inhibited)."
         static let silences = "Silences, by state."
         static let groups = "Aggregation groups."
         static let notifications = "Notifications delivered, by receiver and integration."
@@ -195,12 +166,12 @@ public final class AlerterMetrics: Sendable {
             counter("nats_alerter_control_events_published_total", [], Help.controlEventsPublished, to: events.published)
             counter("nats_alerter_control_event_publish_failures_total", [], Help.controlEventFailures, to: events.failures)
         }
-        // Alerts. A pass over every active alert (and its silence and
-        // inhibition marks) costs seconds at a million alerts, so above
-        // `fullScanLimit` it runs at most every `scanInterval` and scrapes in
-        // between reuse its result.
-        let scan = await alertScan(now: now)
-        let firingTypes = Set(scan.firingTypes.map(alertTypeLabel))
+        // Alerts: from counts the store and the engine keep up to date as
+        // alerts start, end and are flushed, so a scrape visits no alert and
+        // never waits for the engine (docs/ARCHITECTURE.md, Metrics).
+        let activeByType = alerter.store.activeCountsByType()
+        let gauges = alerter.engine.gauges
+        let firingTypes = Set(activeByType.keys.map { alertTypeLabel($0.alertname) })
         var triggered: [String: Int] = [:]
         for (type, count) in alerter.loop.alertsTriggeredByType { triggered[alertTypeLabel(type), default: 0] += count }
         let previousTypes = knownAlertTypes.withLock { known in
@@ -208,10 +179,8 @@ public final class AlerterMetrics: Sendable {
             return known
         }
         var active: [[String]: Int] = [:]
-        for (name, bySeverity) in scan.byNameAndSeverity {
-            for (severity, count) in bySeverity {
-                active[[alertTypeLabel(name), Self.severityLabel(severity)], default: 0] += count
-            }
+        for (type, count) in activeByType {
+            active[[alertTypeLabel(type.alertname), Self.severityLabel(type.severity)], default: 0] += count
         }
         let previousPairs = exportedActivePairs.withLock { exported in
             defer { exported.formUnion(active.keys) }
@@ -226,12 +195,12 @@ public final class AlerterMetrics: Sendable {
         for (type, count) in triggered {
             counter("alerts_triggered_total", [("alert_type", type)], Help.triggered, to: count)
         }
-        gauge("nats_alerter_alerts_suppressed", [("reason", "silenced")], Help.suppressed, Double(scan.silenced))
-        gauge("nats_alerter_alerts_suppressed", [("reason", "inhibited")], Help.suppressed, Double(scan.inhibited))
+        gauge("nats_alerter_alerts_suppressed", [("reason", "silenced")], Help.suppressed, Double(gauges.silencedFiring.load(ordering: .relaxed)))
+        gauge("nats_alerter_alerts_suppressed", [("reason", "inhibited")], Help.suppressed, Double(gauges.inhibitedFiring.load(ordering: .relaxed)))
         for (state, count) in alerter.silencer.count(at: now) {
             gauge("nats_alerter_silences", [("state", state.rawValue)], Help.silences, Double(count))
         }
-        gauge("nats_alerter_aggregation_groups", [], Help.groups, Double(await alerter.engine.groupCount))
+        gauge("nats_alerter_aggregation_groups", [], Help.groups, Double(gauges.groups.load(ordering: .relaxed)))
         // Notifications.
         let statistics = alerter.notifiers.statistics
         for (key, counts) in statistics.counts {
