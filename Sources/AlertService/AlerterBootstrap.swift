@@ -29,8 +29,20 @@ extension Alerter {
             logger.warning("state backend is memory: alert state is lost on restart (ingest is at-least-once through JetStream)")
         }
         let startedAt = clock.now()
+        // How long each phase takes, logged once (docs/ARCHITECTURE.md, Start-up).
+        let phaseClock = ContinuousClock()
+        var phaseStarted = phaseClock.now
+        var phases: Logger.Metadata = [:]
+        func phaseDone(_ name: String) {
+            let now = phaseClock.now
+            let elapsed = (now - phaseStarted).components
+            let milliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+            phases[name + "_ms"] = .string("\((milliseconds * 10).rounded() / 10)")
+            phaseStarted = now
+        }
         let state = AlertingState(config: config, logger: logger)
         let ingest = try await NATSIngest.connect(nats, jetStream: nats.jetstream != nil || durableState, logger: logger)
+        phaseDone("connect")
         var stateStore: any StateStore = MemoryStateStore()
         if durableState, let jetStream = ingest.jetStream {
             let settings = config.state.jetstream
@@ -38,10 +50,28 @@ extension Alerter {
                 try JetStreamStateStore(jetStream: jetStream, settings: settings, logger: logger)
             }
         }
+        phaseDone("state_store")
 
         // State comes back before the first event is consumed.
         let persisted = try await stateStore.load()
+        phaseDone("load")
         await state.restore(persisted, at: clock.now())
+        phaseDone("restore")
+        if let kv = stateStore as? JetStreamStateStore, kv.legacyRecordCount > 0 {
+            // Records of the JSON format before this one: rewritten binary in the background, never delaying readiness.
+            let found = kv.legacyRecordCount
+            Task {
+                do {
+                    let rewritten = try await kv.rewriteLegacyRecords()
+                    logger.info("JSON state records rewritten in the binary format", metadata: [
+                        "found": .stringConvertible(found), "rewritten": .stringConvertible(rewritten),
+                    ])
+                } catch {
+                    logger.warning("rewriting JSON state records stopped; they still load, and the next start goes on",
+                                   metadata: ["error": .string("\(error)"), "left": .stringConvertible(kv.legacyRecordCount)])
+                }
+            }
+        }
         logger.info("state loaded", metadata: [
             "backend": .string(config.state.backend.rawValue), "alerts": .stringConvertible(persisted.alerts.count),
             "silences": .stringConvertible(persisted.silences.count),
@@ -60,6 +90,7 @@ extension Alerter {
         do {
             try notifiers.configure(receivers: Array(config.receivers.values), templates: config.templates, retryPolicy: config.retryPolicy,
                                     externalURL: config.externalURL)
+            phaseDone("integrations")
             for note in config.notes { logger.notice("configuration note", metadata: ["note": .string(note)]) }
             if durableState, config.state.outbox.enabled, let jetStream = ingest.jetStream {
                 let settings = config.state.jetstream
@@ -77,6 +108,8 @@ extension Alerter {
             } else if durableState {
                 logger.warning("state.jetstream.outbox.enabled is false: notifications queued in memory are lost if the process dies")
             }
+            phaseDone("outbox")
+            logger.info("start-up phases", metadata: phases)
             return Alerter(config: config, configPath: configPath, state: state, stateStore: stateStore, ingest: ingest,
                            notifiers: notifiers, outbox: outbox, listenerTLS: listenerTLS, clock: clock, logger: logger, startedAt: startedAt,
                            stateEvents: stateEvents)

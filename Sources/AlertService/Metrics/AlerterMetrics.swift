@@ -113,7 +113,8 @@ public final class AlerterMetrics: Sendable {
         static let adjusted = "Accepted events with a field out of range that was replaced: occurred_at_unix_ms before 1970 or past the receive time + nats.limits.max_clock_skew (the receive time is used), NaN/Inf current_value or threshold_value (carried as absent)."
         static let controlEventsPublished = "State-change events handed to NATS on <prefix>.events.… (nats.control)."
         static let controlEventFailures = "State-change events the NATS client refused to buffer (connection closed, buffer full); dropped, never retried."
-        static let stateDropped = "State records dropped because they could never be written (cannot be encoded, or too large for the server); the others were written."
+        static let stateDropped = "State records dropped because they could never be written (too large for the server); the others were written."
+        static let stateUnreadable = "State records in KV that could not be read at start-up (truncated, garbled, foreign) and were left out; the rest loaded."
         static let alertmanagerRejected = "Alerts Alertmanager refused on their own (found by splitting a refused batch) and dropped; the other alerts of the batch were kept."
         static let latency = "Time from a notification's first delivery attempt to its success, by integration."
         static let notificationsDeadLettered = "Notifications the durable outbox gave up on and sent to the dead-letter subject, by receiver, integration and reason."
@@ -185,6 +186,7 @@ public final class AlerterMetrics: Sendable {
             for sample in counters.drainProcessingSamples() { processing.record(sample) }
         }
         counter("nats_alerter_state_records_dropped_total", [], Help.stateDropped, to: alerter.stateStore.droppedRecords)
+        counter("nats_alerter_state_records_unreadable_total", [], Help.stateUnreadable, to: alerter.stateStore.unreadableRecords)
         if let events = alerter.stateEvents {
             counter("nats_alerter_control_events_published_total", [], Help.controlEventsPublished, to: events.published)
             counter("nats_alerter_control_event_publish_failures_total", [], Help.controlEventFailures, to: events.failures)
