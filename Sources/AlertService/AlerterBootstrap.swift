@@ -30,10 +30,22 @@ extension Alerter {
             logger.warning("state backend is memory: alert state is lost on restart (ingest is at-least-once through JetStream)")
         }
         let startedAt = clock.now()
+        // How long each phase takes, logged once (docs/ARCHITECTURE.md, Start-up).
+        let phaseClock = ContinuousClock()
+        var phaseStarted = phaseClock.now
+        var phases: Logger.Metadata = [:]
+        func phaseDone(_ name: String) {
+            let now = phaseClock.now
+            let elapsed = (now - phaseStarted).components
+            let milliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+            phases[name + "_ms"] = .string("\((milliseconds * 10).rounded() / 10)")
+            phaseStarted = now
+        }
         let state = AlertingState(config: config, logger: logger)
         // Durable mode is highly available: instances sharing the bucket prefix
         // elect one owner (docs/ARCHITECTURE.md, High availability).
         let ingest = try await NATSIngest.connect(nats, jetStream: nats.jetstream != nil || durableState, fenceConsumers: durableState, logger: logger)
+        phaseDone("connect")
         // The events stream exists from the start, whichever instance of an HA
         // group ends up consuming it: events published meanwhile are kept.
         if let jetstream = nats.jetstream, let jetStream = ingest.jetStream {
@@ -63,10 +75,13 @@ extension Alerter {
             }
             await ServerGuarantees.log(connection: ingest.connection, logger: logger)
         }
+        phaseDone("state_store")
 
         // State comes back before the first event is consumed.
         let persisted = try await stateStore.load()
+        phaseDone("load")
         await state.restore(persisted, at: clock.now())
+        phaseDone("restore")
         logger.info("state loaded", metadata: [
             "backend": .string(config.state.backend.rawValue), "alerts": .stringConvertible(persisted.alerts.count),
             "silences": .stringConvertible(persisted.silences.count),
@@ -85,6 +100,7 @@ extension Alerter {
         do {
             try notifiers.configure(receivers: Array(config.receivers.values), templates: config.templates, retryPolicy: config.retryPolicy,
                                     externalURL: config.externalURL)
+            phaseDone("integrations")
             for note in config.notes { logger.notice("configuration note", metadata: ["note": .string(note)]) }
             if durableState, config.state.outbox.enabled, let jetStream = ingest.jetStream {
                 let settings = config.state.jetstream
@@ -106,6 +122,8 @@ extension Alerter {
                 ownership = HAOwnership(coordinator: coordinator, state: state, stateStore: shared, outbox: outbox,
                                         receivers: { Array(config.receivers.keys) }, clock: clock, logger: logger)
             }
+            phaseDone("outbox")
+            logger.info("start-up phases", metadata: phases)
             return Alerter(config: config, configPath: configPath, state: state, stateStore: stateStore, ingest: ingest,
                            notifiers: notifiers, outbox: outbox, listenerTLS: listenerTLS, clock: clock, logger: logger, startedAt: startedAt,
                            stateEvents: stateEvents, ownership: ownership)

@@ -93,6 +93,7 @@ struct JetStreamStateStoreTests {
 final class LogRecorder: LogHandler, @unchecked Sendable {
     private let lock = NSLock()
     private var recorded: [String] = []
+    private var recordedMetadata: [Logger.Metadata] = []
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .trace
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -100,7 +101,14 @@ final class LogRecorder: LogHandler, @unchecked Sendable {
         set { metadata[key] = newValue }
     }
     func log(event: LogEvent) {
-        lock.withLock { recorded.append("\(event.message)") }
+        lock.withLock {
+            recorded.append("\(event.message)")
+            recordedMetadata.append(metadata.merging(event.metadata ?? [:]) { $1 })
+        }
     }
     var messages: [String] { lock.withLock { recorded } }
+    /// Each message with its metadata values as text.
+    var entries: [(message: String, metadata: [String: String])] {
+        lock.withLock { zip(recorded, recordedMetadata).map { ($0, $1.mapValues { "\($0)" }) } }
+    }
 }

@@ -1,7 +1,7 @@
 /// The state of one series of one rule: the rule's window over the series'
 /// samples, whether its condition holds, and what the alert store was told.
-/// Persisted (JSON) in durable mode, so windows and firing state survive a
-/// restart. Times are milliseconds since the Unix epoch.
+/// Persisted in durable mode (`StateRecordFormat`; JSON before), so windows
+/// and firing state survive a restart. Times are milliseconds since the Unix epoch.
 ///
 /// A value type mutated in place under `RuleEvaluator`'s lock; evaluating a
 /// sample touches only this struct (no allocation once the window is full).

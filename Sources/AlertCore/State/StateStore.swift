@@ -61,10 +61,13 @@ public protocol StateStore: Sendable {
     func record(_ changes: [StateChange]) async throws
     /// Records dropped because they could never be written (poison items).
     var droppedRecords: Int { get }
+    /// Records `load` found but could not read (truncated, garbled), left out.
+    var unreadableRecords: Int { get }
 }
 
 extension StateStore {
     public var droppedRecords: Int { 0 }
+    public var unreadableRecords: Int { 0 }
 }
 
 /// A `StateStore` in process memory.

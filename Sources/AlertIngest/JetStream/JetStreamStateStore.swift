@@ -9,6 +9,10 @@ import Synchronization
 /// buckets (`<prefix>_alerts`, `<prefix>_silences`, `<prefix>_nflog`,
 /// `<prefix>_rules`), shared by every replica.
 ///
+/// Records are written in `StateRecordFormat`'s binary layout; JSON
+/// records written by earlier versions still load, and
+/// `rewriteLegacyRecords()` rewrites them (docs/ARCHITECTURE.md, Durability).
+///
 /// Writes carry the revision last seen for the key, so a concurrent writer
 /// is detected: the conflict is logged, the key re-read, and the write
 /// applied on top (the engine's in-memory state is the newer truth here).
@@ -24,12 +28,22 @@ public final class JetStreamStateStore: StateStore {
         }
     }
 
+    /// A record the last `load()` found in JSON, with its binary form.
+    private struct LegacyRecord: Sendable {
+        var bucket: KeyValueBucket
+        var key: String
+        var revision: UInt64
+        var binary: [UInt8]
+    }
+
     private let alerts: KeyValueBucket
     private let silences: KeyValueBucket
     private let notificationLog: KeyValueBucket
     private let ruleSeries: KeyValueBucket
     private let revisions = Mutex<[String: UInt64]>([:])
     private let dropped = Atomic<Int>(0)
+    private let unreadable = Atomic<Int>(0)
+    private let legacy = Mutex<[LegacyRecord]>([])
     private let logger: Logger
 
     public init(jetStream: JetStream, settings: Settings, logger: Logger) throws(NATSError) {
@@ -40,28 +54,22 @@ public final class JetStreamStateStore: StateStore {
         self.logger = logger
     }
 
+    /// Reads the four buckets, each with one ordered consumer
+    /// (`KeyValueBucket.loadAll`), decoding every record as it arrives. A
+    /// record that cannot be read is logged with its key, counted
+    /// (`unreadableRecords`) and left out; the rest loads.
     public func load() async throws -> PersistedState {
-        try await runBlocking("nats-alerter.state-load") { () throws -> PersistedState in
-            let decoder = StateCoding.decoder()
-            var state = PersistedState()
+        try await runBlocking("nats-alerter.state-load") { () throws(NATSError) -> PersistedState in
             var seen: [String: UInt64] = [:]
-            for (key, value, revision) in try self.alerts.entries() {
-                state.alerts.append(try decoder.decode(Alert.self, from: Data(value)))
-                seen[self.alerts.name + "/" + key] = revision
-            }
-            for (key, value, revision) in try self.silences.entries() {
-                state.silences.append(try decoder.decode(Silence.self, from: Data(value)))
-                seen[self.silences.name + "/" + key] = revision
-            }
-            for (key, value, revision) in try self.notificationLog.entries() {
-                state.notificationLog.append(try decoder.decode(NotificationLogEntry.self, from: Data(value)))
-                seen[self.notificationLog.name + "/" + key] = revision
-            }
-            for (key, value, revision) in try self.ruleSeries.entries() {
-                state.ruleSeries.append(try decoder.decode(RuleSeries.self, from: Data(value)))
-                seen[self.ruleSeries.name + "/" + key] = revision
-            }
+            var found: [LegacyRecord] = []
+            var state = PersistedState()
+            state.alerts = try self.read(self.alerts, &seen, &found, StateRecordFormat.decodeAlert, StateRecordFormat.encode)
+            state.silences = try self.read(self.silences, &seen, &found, StateRecordFormat.decodeSilence, StateRecordFormat.encode)
+            state.notificationLog = try self.read(self.notificationLog, &seen, &found, StateRecordFormat.decodeNotificationLogEntry,
+                                                  StateRecordFormat.encode)
+            state.ruleSeries = try self.read(self.ruleSeries, &seen, &found, StateRecordFormat.decodeRuleSeries, StateRecordFormat.encode)
             self.revisions.withLock { $0.merge(seen) { $1 } }
+            self.legacy.withLock { $0 = found }
             return state
         }
     }
@@ -84,10 +92,18 @@ public final class JetStreamStateStore: StateStore {
     /// watches to end it.
     public func follow(silencesOnly: Bool = false, onChange: @escaping @Sendable (SharedChange) -> Void) throws(NATSError) -> [KeyValueWatch] {
         let logger = self.logger
-        let decoded = { @Sendable (bucket: KeyValueBucket, key: String, value: [UInt8], decode: (Data) throws -> SharedChange) -> SharedChange? in
-            do { return try decode(Data(value)) } catch {
+        // The same record format as `load` (binary, or JSON of earlier versions).
+        let decoded = { @Sendable (bucket: KeyValueBucket, key: String, value: [UInt8],
+                                   decode: (UnsafeRawBufferPointer) throws(StateRecordError) -> SharedChange) -> SharedChange? in
+            let result = value.withUnsafeBytes { bytes -> Result<SharedChange, StateRecordError> in
+                do throws(StateRecordError) { return .success(try decode(bytes)) } catch { return .failure(error) }
+            }
+            switch result {
+            case .success(let change):
+                return change
+            case .failure(let error):
                 logger.warning("shared state record not readable; skipped", metadata: [
-                    "key": .string(bucket.name + "/" + key), "error": .string("\(error)"),
+                    "key": .string(bucket.name + "/" + key), "error": .string(error.description),
                 ])
                 return nil
             }
@@ -96,7 +112,7 @@ public final class JetStreamStateStore: StateStore {
         let silences = self.silences
         watches.append(try silences.watch { key, value in
             if let value {
-                if let change = decoded(silences, key, value, { .silence(try StateCoding.decoder().decode(Silence.self, from: $0)) }) { onChange(change) }
+                if let change = decoded(silences, key, value, { (bytes) throws(StateRecordError) in .silence(try StateRecordFormat.decodeSilence(bytes).0) }) { onChange(change) }
             } else {
                 onChange(.silenceRemoved(id: key))
             }
@@ -106,14 +122,14 @@ public final class JetStreamStateStore: StateStore {
         do {
             watches.append(try alerts.watch { key, value in
                 if let value {
-                    if let change = decoded(alerts, key, value, { .alert(try StateCoding.decoder().decode(Alert.self, from: $0)) }) { onChange(change) }
+                    if let change = decoded(alerts, key, value, { (bytes) throws(StateRecordError) in .alert(try StateRecordFormat.decodeAlert(bytes).0) }) { onChange(change) }
                 } else if let fingerprint = Fingerprint(hex: key) {
                     onChange(.alertRemoved(fingerprint))
                 }
             })
             watches.append(try notificationLog.watch { key, value in
-                if let value, let change = decoded(notificationLog, key, value, {
-                    .notificationLogged(try StateCoding.decoder().decode(NotificationLogEntry.self, from: $0))
+                if let value, let change = decoded(notificationLog, key, value, { (bytes) throws(StateRecordError) in
+                    .notificationLogged(try StateRecordFormat.decodeNotificationLogEntry(bytes).0)
                 }) { onChange(change) }
             })
         } catch {
@@ -129,15 +145,118 @@ public final class JetStreamStateStore: StateStore {
     /// one bad record must never hold every later write (and so every ack)
     /// back. Any other failure (NATS unreachable) throws, and the caller
     /// retries the whole batch (writes are idempotent).
+    /// One bucket: the last record of each key, decoded, in stream order.
+    private func read<Record>(
+        _ bucket: KeyValueBucket, _ seen: inout [String: UInt64], _ legacy: inout [LegacyRecord],
+        _ decode: (UnsafeRawBufferPointer) throws(StateRecordError) -> (Record, StateRecordFormat.Encoding),
+        _ encode: (Record) -> [UInt8]
+    ) throws(NATSError) -> [Record] {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var records: [Record?] = []
+        var index: [String: Int] = [:]
+        var failures = 0
+        var decoding = Duration.zero
+        var legacyCount = 0
+        let summary = try bucket.loadAll { key, value, revision, operation in
+            let id = bucket.name + "/" + key
+            if let previous = index.removeValue(forKey: key) {
+                records[previous] = nil
+                seen[id] = nil
+            }
+            guard operation == .put else { return }
+            let decodeStarted = clock.now
+            do throws(StateRecordError) {
+                let (record, encoding) = try decode(value)
+                index[key] = records.count
+                records.append(record)
+                seen[id] = revision
+                if encoding == .json {
+                    legacy.append(LegacyRecord(bucket: bucket, key: key, revision: revision, binary: encode(record)))
+                    legacyCount += 1
+                }
+            } catch {
+                failures += 1
+                logger.error("state record unreadable; left out, the rest loads", metadata: [
+                    "bucket": .string(bucket.name), "key": .string(key), "revision": .stringConvertible(revision),
+                    "error": .string(error.description),
+                ])
+            }
+            decoding += clock.now - decodeStarted
+        }
+        if failures > 0 { unreadable.add(failures, ordering: .relaxed) }
+        let loaded = records.compactMap { $0 }
+        logger.info("state bucket loaded", metadata: [
+            "bucket": .string(bucket.name), "records": .stringConvertible(loaded.count), "messages": .stringConvertible(summary.messages),
+            "deletions": .stringConvertible(summary.deletions), "unreadable": .stringConvertible(failures),
+            "json_records": .stringConvertible(legacyCount), "ms": .string(Self.milliseconds(clock.now - started)),
+            "decode_ms": .string(Self.milliseconds(decoding)),
+        ])
+        return loaded
+    }
+
+    private static func milliseconds(_ duration: Duration) -> String {
+        String(format: "%.1f", Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
+    }
+
+    /// Records the last `load()` found in the JSON of earlier versions and
+    /// has not rewritten yet.
+    public var legacyRecordCount: Int { legacy.withLock { $0.count } }
+
+    /// Rewrites in the binary format the JSON records the last `load()`
+    /// found, each as an update at the revision loaded, so a record written
+    /// since (already binary) is never overwritten. Meant to run in the
+    /// background once the service is ready (one KV update per record).
+    /// Returns how many were rewritten; throws when NATS fails (what is left
+    /// is rewritten by the next start, or by the record's next write).
+    @discardableResult
+    public func rewriteLegacyRecords() async throws -> Int {
+        try await runBlocking("nats-alerter.state-rewrite") { () throws(NATSError) -> Int in
+            var rewritten = 0
+            while let record = self.legacy.withLock({ $0.popLast() }) {
+                let id = record.bucket.name + "/" + record.key
+                let revision: UInt64
+                do throws(NATSError) {
+                    revision = try record.bucket.write(record.key, record.binary, lastRevision: record.revision)
+                } catch {
+                    // Refused: either the key was written or deleted since the
+                    // load (that write is newer, and binary), or NATS is away.
+                    let current: UInt64?
+                    do throws(NATSError) {
+                        current = try record.bucket.revision(of: record.key)
+                    } catch {
+                        self.legacy.withLock { $0.append(record) }
+                        throw error
+                    }
+                    if current == record.revision {
+                        self.logger.warning("JSON state record not rewritten; it still loads", metadata: [
+                            "key": .string(id), "error": .string(error.description),
+                        ])
+                    }
+                    continue
+                }
+                rewritten += 1
+                // Only if nothing else wrote the key meanwhile (then its revision is already newer).
+                self.revisions.withLock { revisions in
+                    if revisions[id] == record.revision { revisions[id] = revision }
+                }
+            }
+            return rewritten
+        }
+    }
+
+    /// Writes the changes in order. A change that the server refuses as too
+    /// large is a poison item: it is dropped (logged, counted in
+    /// `droppedRecords`) and the others are written — one bad record must
+    /// never hold every later write (and so every ack) back. Any other
+    /// failure (NATS unreachable) throws, and the caller retries the whole
+    /// batch (writes are idempotent). The binary encoding itself cannot fail.
     public func record(_ changes: [StateChange]) async throws {
-        try await runBlocking("nats-alerter.state-write") { () throws in
-            let encoder = StateCoding.encoder()
+        try await runBlocking("nats-alerter.state-write") { () throws(NATSError) in
             for change in changes {
-                do {
-                    try self.apply(change, encoder)
-                } catch let error as EncodingError {
-                    self.drop(change, reason: "unencodable", detail: "\(error)")
-                } catch let error as NATSError where error.isMessageTooLarge {
+                do throws(NATSError) {
+                    try self.apply(change)
+                } catch where error.isMessageTooLarge {
                     self.drop(change, reason: "too_large", detail: error.description)
                 }
             }
@@ -147,6 +266,9 @@ public final class JetStreamStateStore: StateStore {
     /// State records dropped as poison items since start.
     public var droppedRecords: Int { dropped.load(ordering: .relaxed) }
 
+    /// Records `load()` could not read (truncated, garbled, foreign), since start.
+    public var unreadableRecords: Int { unreadable.load(ordering: .relaxed) }
+
     private func drop(_ change: StateChange, reason: String, detail: String) {
         dropped.add(1, ordering: .relaxed)
         logger.error("state record dropped: it cannot be written; the other records are", metadata: [
@@ -154,33 +276,33 @@ public final class JetStreamStateStore: StateStore {
         ])
     }
 
-    private func apply(_ change: StateChange, _ encoder: JSONEncoder) throws {
+    private func apply(_ change: StateChange) throws(NATSError) {
         switch change {
         case .alertUpserted(let alert):
-            try write(alerts, alert.fingerprint.description, try encoder.encode(alert))
+            try write(alerts, alert.fingerprint.description, StateRecordFormat.encode(alert))
         case .alertRemoved(let fingerprint):
             try remove(alerts, fingerprint.description)
         case .silenceUpserted(let silence):
-            try write(silences, silence.id, try encoder.encode(silence))
+            try write(silences, silence.id, StateRecordFormat.encode(silence))
         case .silenceRemoved(let id):
             try remove(silences, id)
         case .notificationLogged(let entry):
-            try write(notificationLog, Self.logKey(entry.receiverIntegration, entry.groupKey), try encoder.encode(entry))
+            try write(notificationLog, Self.logKey(entry.receiverIntegration, entry.groupKey), StateRecordFormat.encode(entry))
         case .notificationLogRemoved(let receiver, let groupKey):
             try remove(notificationLog, Self.logKey(receiver, groupKey))
         case .ruleSeriesUpserted(let series):
-            try write(ruleSeries, Self.safeKey(series.key), try encoder.encode(series))
+            try write(ruleSeries, Self.safeKey(series.key), StateRecordFormat.encode(series))
         case .ruleSeriesRemoved(let key):
             try remove(ruleSeries, Self.safeKey(key))
         }
     }
 
-    private func write(_ bucket: KeyValueBucket, _ key: String, _ value: Data) throws(NATSError) {
+    private func write(_ bucket: KeyValueBucket, _ key: String, _ value: [UInt8]) throws(NATSError) {
         let id = bucket.name + "/" + key
         let last = revisions.withLock { $0[id] }
         let revision: UInt64
         do {
-            revision = try bucket.write(key, [UInt8](value), lastRevision: last)
+            revision = try bucket.write(key, value, lastRevision: last)
         } catch {
             // Someone else wrote the key (another replica, or a write we lost
             // track of): say so, then apply ours on top of what is there now.
@@ -189,7 +311,7 @@ public final class JetStreamStateStore: StateStore {
                 "key": .string(id), "expected_revision": .string(last.map(String.init) ?? "none"),
                 "found_revision": .string(current.map(String.init) ?? "none"),
             ])
-            revision = try bucket.write(key, [UInt8](value), lastRevision: current)
+            revision = try bucket.write(key, value, lastRevision: current)
         }
         revisions.withLock { $0[id] = revision }
     }

@@ -9,8 +9,9 @@ public final class KeyValueBucket: Sendable {
     nonisolated(unsafe) private let store: OpaquePointer
     public let name: String
     /// The kvStore uses the JetStream context (and through it the
-    /// connection): keep them alive as long as the bucket.
-    private let jetStream: JetStream
+    /// connection): keep them alive as long as the bucket. `loadAll` reads
+    /// the bucket's stream through it.
+    let jetStream: JetStream
 
     public struct Settings: Sendable, Equatable {
         public var history: Int
@@ -156,30 +157,6 @@ public final class KeyValueBucket: Sendable {
         try check(status, "get \(name)/\(key)")
         defer { kvEntry_Destroy(entry) }
         return kvEntry_Revision(entry)
-    }
-
-    /// Every live key with its value and revision (start-up). Blocking.
-    public func entries() throws(NATSError) -> [(key: String, value: [UInt8], revision: UInt64)] {
-        var watcher: OpaquePointer?
-        var options = kvWatchOptions()
-        kvWatchOptions_Init(&options)
-        options.IgnoreDeletes = true
-        try check(kvStore_WatchAll(&watcher, store, &options), "read \(name)")
-        defer { kvWatcher_Destroy(watcher) }
-        var result: [(String, [UInt8], UInt64)] = []
-        while true {
-            var entry: OpaquePointer?
-            let status = kvWatcher_Next(&entry, watcher, 5000)
-            try check(status, "read \(name)")
-            // A nil entry marks the end of the initial values.
-            guard let entry else { break }
-            defer { kvEntry_Destroy(entry) }
-            let key = String(cString: kvEntry_Key(entry))
-            let length = Int(kvEntry_ValueLen(entry))
-            let bytes = length > 0 ? [UInt8](UnsafeRawBufferPointer(start: kvEntry_Value(entry), count: length)) : []
-            result.append((key, bytes, kvEntry_Revision(entry)))
-        }
-        return result
     }
 }
 

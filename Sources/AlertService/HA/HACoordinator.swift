@@ -148,7 +148,7 @@ public final class HACoordinator: Sendable {
         if let cached = state.withLock({ s in s.peersReadAt.map { ContinuousClock.now - $0 < .seconds(2) } == true ? s.peers : nil }) {
             return cached
         }
-        guard let entries = try? leases.entries() else { return state.withLock { $0.peers } }
+        guard let entries = try? leases.loadAll() else { return state.withLock { $0.peers } }
         let peers = entries.filter { $0.key.hasPrefix("instance.") }
             .compactMap { try? JSONDecoder().decode(Identity.self, from: Data($0.value)) }
             .map { (name: $0.instance, address: $0.address) }

@@ -82,6 +82,7 @@ public final class HAOwnership: Ownership {
                 state.notificationLog.replaceAll(persisted.notificationLog)
                 state.rules.restore(persisted.ruleSeries, at: now)
                 await state.engine.readopt(at: now)
+                rewriteLegacyRecords()
                 logger.info("HA: shared state taken over", metadata: [
                     "alerts": .stringConvertible(persisted.alerts.count), "silences": .stringConvertible(persisted.silences.count),
                     "notification_log_entries": .stringConvertible(persisted.notificationLog.count),
@@ -110,6 +111,26 @@ public final class HAOwnership: Ownership {
             "ms": .stringConvertible(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
         ])
         return coordinator.isActive
+    }
+
+    /// Records of the JSON format before the binary one, found by the load:
+    /// rewritten binary in the background by the owner (the one writer of
+    /// the shared state), never delaying readiness.
+    private func rewriteLegacyRecords() {
+        let kv = stateStore, logger = self.logger
+        let found = kv.legacyRecordCount
+        guard found > 0 else { return }
+        Task {
+            do {
+                let rewritten = try await kv.rewriteLegacyRecords()
+                logger.info("JSON state records rewritten in the binary format", metadata: [
+                    "found": .stringConvertible(found), "rewritten": .stringConvertible(rewritten),
+                ])
+            } catch {
+                logger.warning("rewriting JSON state records stopped; they still load, and the next start goes on",
+                               metadata: ["error": .string("\(error)"), "left": .stringConvertible(kv.legacyRecordCount)])
+            }
+        }
     }
 
     public func release() async {

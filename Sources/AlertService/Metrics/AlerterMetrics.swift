@@ -86,7 +86,8 @@ public final class AlerterMetrics: Sendable {
         static let controlEventFailures = "State-change events the NATS client refused to buffer (connection closed, buffer full); dropped, never retried."
         static let haActive = "1 while this instance owns the partition (holds its lease), 0 on a standby (docs/ARCHITECTURE.md, High availability)."
         static let haTakeovers = "Times this instance took the partition over from another instance since start."
-        static let stateDropped = "State records dropped because they could never be written (cannot be encoded, or too large for the server); the others were written."
+        static let stateDropped = "State records dropped because they could never be written (too large for the server); the others were written."
+        static let stateUnreadable = "State records in KV that could not be read at start-up (truncated, garbled, foreign) and were left out; the rest loaded."
         static let alertmanagerRejected = "Alerts Alertmanager refused on their own (found by splitting a refused batch) and dropped; the other alerts of the batch were kept."
         static let latency = "Time from a notification's first delivery attempt to its success, by integration."
         static let notificationsDeadLettered = "Notifications the durable outbox gave up on and sent to the dead-letter subject, by receiver, integration and reason."
@@ -162,6 +163,7 @@ public final class AlerterMetrics: Sendable {
             gauge("nats_alerter_ha_active", [("partition", String(coordinator.partition))], Help.haActive, coordinator.isActive ? 1 : 0)
             counter("nats_alerter_ha_takeovers_total", [], Help.haTakeovers, to: coordinator.takeovers)
         }
+        counter("nats_alerter_state_records_unreadable_total", [], Help.stateUnreadable, to: alerter.stateStore.unreadableRecords)
         if let events = alerter.stateEvents {
             counter("nats_alerter_control_events_published_total", [], Help.controlEventsPublished, to: events.published)
             counter("nats_alerter_control_event_publish_failures_total", [], Help.controlEventFailures, to: events.failures)

@@ -1,0 +1,140 @@
+import CNats
+import Foundation
+
+/// Reading a whole bucket at once (docs/ARCHITECTURE.md, Start-up).
+extension KeyValueBucket {
+    /// What a message of the bucket's stream does to its key.
+    public enum Operation: Sendable, Equatable {
+        case put
+        /// `KV-Operation: DEL`: the key is gone (its value is empty).
+        case delete
+        /// `KV-Operation: PURGE`: the key is gone, with its history.
+        case purge
+    }
+
+    /// A live key as `loadAll()` returns it.
+    public struct Record: Sendable, Equatable {
+        public var key: String
+        public var value: [UInt8]
+        public var revision: UInt64
+    }
+
+    /// What one `loadAll` read.
+    public struct LoadSummary: Sendable, Equatable {
+        /// Messages delivered (puts and delete/purge markers).
+        public var messages = 0
+        /// Delete and purge markers among them.
+        public var deletions = 0
+        /// The stream's last sequence when the load started (0: empty).
+        public var lastSequenceAtStart: UInt64 = 0
+
+        public init() {}
+    }
+
+    /// Reads the whole bucket (start-up, and any replica that needs the
+    /// shared state): one ordered consumer on the bucket's stream
+    /// `KV_<bucket>` that delivers the last message of every key
+    /// (`DeliverLastPerSubject`), instead of a request per key
+    /// (docs/ARCHITECTURE.md, Start-up). Blocking: run it with `runBlocking`.
+    ///
+    /// `body` runs on the calling thread, once per message, in stream order.
+    /// `value` points into libnats' message and is valid only during the
+    /// call (copy what you keep). Delete and purge markers (the
+    /// `KV-Operation` header) come as `.delete`/`.purge` with an empty
+    /// value. Normally each key comes once; if writes race the load, or the
+    /// ordered consumer is recreated after a gap (it resumes by sequence),
+    /// a key can come again later: apply in order, the last one wins.
+    ///
+    /// It ends when the consumer reports nothing pending (the last message
+    /// of the stream at the time the consumer was created has been
+    /// delivered), and throws when no message comes within `idleTimeout`.
+    /// An empty stream returns at once without a consumer.
+    @discardableResult
+    public func loadAll(
+        idleTimeout: Duration = .seconds(5),
+        _ body: (_ key: String, _ value: UnsafeRawBufferPointer, _ revision: UInt64, _ operation: Operation) -> Void
+    ) throws(NATSError) -> LoadSummary {
+        let stream = "KV_" + name
+        var summary = LoadSummary()
+        var info: UnsafeMutablePointer<jsStreamInfo>?
+        var code = jsErrCode(0)
+        let lookup = js_GetStreamInfo(&info, jetStream.context, stream, nil, &code)
+        defer { if let info { jsStreamInfo_Destroy(info) } }
+        try check(lookup, code: code, "look up stream \(stream)")
+        guard let info, info.pointee.State.Msgs > 0 else { return summary }
+        summary.lastSequenceAtStart = info.pointee.State.LastSeq
+
+        let prefix = "$KV." + name + "."
+        var subscription: OpaquePointer?
+        var options = jsSubOptions()
+        jsSubOptions_Init(&options)
+        let subscribed = stream.withCString { streamName -> natsStatus in
+            options.Stream = streamName
+            options.Ordered = true
+            options.Config.DeliverPolicy = js_DeliverLastPerSubject
+            return js_SubscribeSync(&subscription, jetStream.context, prefix + ">", nil, &options, &code)
+        }
+        guard subscribed == NATS_OK, let subscription else { throw NATSError("read \(name): ordered consumer on \(stream)", subscribed, code: code) }
+        defer {
+            natsSubscription_Unsubscribe(subscription)
+            natsSubscription_Destroy(subscription)
+        }
+        // Every key of the bucket is delivered at once: no pending limit
+        // (libnats' default, 65,536 messages, would drop the rest as a slow consumer).
+        try check(natsSubscription_SetPendingLimits(subscription, -1, -1), "read \(name): pending limits")
+        let prefixLength = prefix.utf8.count
+        let timeout = max(1, idleTimeout.nanoseconds / 1_000_000)
+        while true {
+            var message: OpaquePointer?
+            let next = natsSubscription_NextMsg(&message, subscription, timeout)
+            guard next == NATS_OK, let message else {
+                throw NATSError("read \(name) (\(summary.messages) messages in, stream last sequence \(summary.lastSequenceAtStart))", next)
+            }
+            defer { natsMsg_Destroy(message) }
+            var meta: UnsafeMutablePointer<jsMsgMetaData>?
+            try check(natsMsg_GetMetaData(&meta, message), "read \(name): message metadata")
+            guard let meta else { throw NATSError(operation: "read \(name): message metadata", message: "none returned") }
+            let revision = meta.pointee.Sequence.Stream
+            let pending = meta.pointee.NumPending
+            jsMsgMetaData_Destroy(meta)
+            summary.messages += 1
+
+            guard let subject = natsMsg_GetSubject(message), strlen(subject) > prefixLength else {
+                throw NATSError(operation: "read \(name)", message: "a message outside \(prefix)>")
+            }
+            let key = String(cString: subject + prefixLength)
+            let length = Int(natsMsg_GetDataLength(message))
+            var operation = Operation.put
+            if length == 0 {
+                // Markers carry no value; only then is the header worth parsing.
+                var header: UnsafePointer<CChar>?
+                if natsMsgHeader_Get(message, "KV-Operation", &header) == NATS_OK, let header {
+                    switch String(cString: header) {
+                    case "DEL": operation = .delete
+                    case "PURGE": operation = .purge
+                    default: break
+                    }
+                }
+            }
+            if operation != .put { summary.deletions += 1 }
+            body(key, UnsafeRawBufferPointer(start: UnsafeRawPointer(natsMsg_GetData(message)), count: length), revision, operation)
+            if pending == 0 { break }
+        }
+        return summary
+    }
+
+    /// Every live key with its value and revision, in stream order (a
+    /// convenience over `loadAll(_:)`, which it reads with; deleted and
+    /// purged keys are left out). Blocking.
+    public func loadAll(idleTimeout: Duration = .seconds(5)) throws(NATSError) -> [Record] {
+        var records: [Record?] = []
+        var index: [String: Int] = [:]
+        try loadAll(idleTimeout: idleTimeout) { key, value, revision, operation in
+            if let previous = index.removeValue(forKey: key) { records[previous] = nil }
+            guard operation == .put else { return }
+            index[key] = records.count
+            records.append(Record(key: key, value: [UInt8](value), revision: revision))
+        }
+        return records.compactMap { $0 }
+    }
+}
