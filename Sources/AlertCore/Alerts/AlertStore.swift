@@ -329,9 +329,9 @@ public final class AlertStore: Sendable {
     /// availability). Not counted against `maxActiveAlerts`: the owner did.
     public func replace(_ alert: Alert) {
         let change = shard(alert.fingerprint).state.withLock { state -> Int in
-            let wasActive = state.active.removeValue(forKey: alert.fingerprint) != nil
+            let wasActive = state.removeActive(alert.fingerprint) != nil
             state.resolved.removeValue(forKey: alert.fingerprint)
-            if alert.isFiring { state.active[alert.fingerprint] = alert } else { state.resolved[alert.fingerprint] = alert }
+            if alert.isFiring { state.insertActive(alert) } else { state.resolved[alert.fingerprint] = alert }
             return (alert.isFiring ? 1 : 0) - (wasActive ? 1 : 0)
         }
         if change != 0 { activeTotal.add(change, ordering: .relaxed) }
@@ -341,7 +341,7 @@ public final class AlertStore: Sendable {
     public func remove(_ fingerprint: Fingerprint) {
         let wasActive = shard(fingerprint).state.withLock { state -> Bool in
             state.resolved.removeValue(forKey: fingerprint)
-            return state.active.removeValue(forKey: fingerprint) != nil
+            return state.removeActive(fingerprint) != nil
         }
         if wasActive { activeTotal.subtract(1, ordering: .relaxed) }
     }
