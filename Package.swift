@@ -152,7 +152,7 @@ let package = Package(
         .target(name: "AlertTestSupport", dependencies: ["AlertCore"], path: "Tests/AlertTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "AlertCoreTests",
-            dependencies: ["AlertCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["AlertCore", "AlertTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AlertIngestTests", dependencies: ["AlertIngest", "AlertCore", "CNats", "AlertTestSupport", "IngestFuzzing"],

@@ -1,18 +1,8 @@
 @testable import AlertCore
+import AlertTestSupport
 import Foundation
 import Testing
 
-/// SplitMix64: the same "random" sequences on every run, so a failure reproduces.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// An aggregation group as its semantics say, computed the plain way: a
 /// full copy of every member, the next flush found by scanning every group.
@@ -42,7 +32,7 @@ struct ReferenceGroup {
 struct IncrementalStructureTests {
     static let origin = Date(timeIntervalSince1970: 1_800_000_000)
 
-    static func randomEvent(_ random: inout SplitMix64) -> AlertEvent {
+    static func randomEvent(_ random: inout SeededGenerator) -> AlertEvent {
         let name = ["disk_full", "cpu_high", "node_down"][Int.random(in: 0..<3, using: &random)]
         let zone = ["a", "b", "c"][Int.random(in: 0..<3, using: &random)]
         let severity: Severity = Bool.random(using: &random) ? .critical : .warning
@@ -53,7 +43,7 @@ struct IncrementalStructureTests {
 
     @Test("a dispatcher's groups, members and flush schedule after random inserts and flushes equal the plain computation", arguments: [1, 2, 3] as [UInt64])
     func dispatcherMatchesReference(seed: UInt64) {
-        var random = SplitMix64(state: seed)
+        var random = SeededGenerator(state: seed)
         let root = Route(root: RouteConfiguration(
             receiver: "default", groupBy: .labels(["alertname"]), groupWait: .seconds(30), groupInterval: .seconds(120),
             repeatInterval: .every(.seconds(3600)),
@@ -114,7 +104,7 @@ struct IncrementalStructureTests {
 
     @Test("the store's firing counts by alertname and severity equal a count over its firing alerts, through fires, resolves, timeouts and restores", arguments: [7, 8] as [UInt64])
     func storeCountsMatchRecount(seed: UInt64) {
-        var random = SplitMix64(state: seed)
+        var random = SeededGenerator(state: seed)
         let store = AlertStore()
         var now = Self.origin
         func recount() -> [AlertStore.ActiveAlertType: Int] {
@@ -141,7 +131,7 @@ struct IncrementalStructureTests {
 
     @Test("the engine's gauges: group count after every step, and firing alerts silenced as of their group's last flush")
     func engineGauges() throws {
-        var random = SplitMix64(state: 11)
+        var random = SeededGenerator(state: 11)
         let store = AlertStore()
         let silencer = Silencer()
         let engine = AlertEngine(configuration: config(RouteConfiguration(

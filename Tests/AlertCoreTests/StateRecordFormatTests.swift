@@ -1,22 +1,18 @@
 import AlertCore
+import AlertTestSupport
 import Foundation
 import Testing
 
 /// SplitMix64 with a fixed seed: the same "random" records on every run, so
 /// a failure reproduces (the seed is in the failure message).
 private struct RecordRandom: RandomNumberGenerator {
-    var state: UInt64
+    private var base: SeededGenerator
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    init(state: UInt64) { base = SeededGenerator(state: state) }
 
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+    mutating func next() -> UInt64 { base.next() }
+    mutating func below(_ bound: Int) -> Int { base.below(bound) }
+    mutating func chance(_ percent: Int) -> Bool { base.chance(percent) }
 
     /// Empty, ASCII, quotes and escapes, NUL, combining accents, CJK, emoji.
     mutating func string(maxLength: Int = 12) -> String {

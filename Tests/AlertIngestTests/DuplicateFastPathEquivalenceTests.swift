@@ -1,5 +1,6 @@
 import AlertCore
 import AlertIngest
+import AlertTestSupport
 import Foundation
 import IngestFuzzing
 import Logging
@@ -110,10 +111,10 @@ struct PayloadGenerator {
         var value: Value
     }
 
-    var random: SplitMix64
+    var random: SeededGenerator
 
     init(seed: UInt64) {
-        random = SplitMix64(seed: seed)
+        random = SeededGenerator(seed: seed)
     }
 
     static let preparedMs = UInt64(DuplicatePathOracle.preparedAt.timeIntervalSince1970 * 1000)
@@ -328,17 +329,3 @@ struct PayloadGenerator {
     }
 }
 
-/// SplitMix64: small, fast, and the same sequence for a seed on every platform.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

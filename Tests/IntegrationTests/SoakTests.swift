@@ -1,5 +1,6 @@
 import AlertCore
 import AlertIngest
+import AlertTestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
