@@ -257,7 +257,8 @@ struct DurableModeTests {
         let complete = await waitUntil(timeout: .seconds(90)) { Self.deliveries(hook).count == 1_000 }
         try await Task.sleep(for: .seconds(4))  // anything redelivered late would show now (outbox ack_wait is 3 s)
         let deliveries = Self.deliveries(hook)
-        #expect(complete, "alerts notified: \(deliveries.count) of 1000 (killed after \(deliveredBeforeKill) notifications)")
+        let secondLog = second.process.output.split(separator: "\n").filter { $0.contains("HA:") || $0.contains("\"error\"") || $0.contains("critical") }
+        #expect(complete, "alerts notified: \(deliveries.count) of 1000 (killed after \(deliveredBeforeKill) notifications); the restarted process said: \(secondLog.suffix(12).joined(separator: "\n"))")
         // One decision per alert: every copy an alert was sent in carries the same notification id.
         #expect(deliveries.values.allSatisfy { Set($0).count == 1 }, "alerts notified under two decisions: \(deliveries.filter { Set($0.value).count > 1 }.keys.sorted())")
         // Exactly once, but for the window the README states: the one notification whose

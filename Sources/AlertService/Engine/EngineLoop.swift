@@ -90,7 +90,9 @@ public final class EngineLoop: Service, Sendable {
                 await sink.shutdown(grace: .seconds(2))
                 await ownership.release()
                 await ingest?.close()
-                return
+                if Task.isShuttingDownGracefully { return }
+                // Not a shutdown: this instance stepped down during its takeover.
+                throw NATSError(operation: "HA takeover", message: "this instance stepped down while taking over")
             }
         }
         do {

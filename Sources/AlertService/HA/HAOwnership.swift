@@ -59,20 +59,25 @@ public final class HAOwnership: Ownership {
     }
 
     public func becomeOwner() async -> Bool {
-        follower.start(silencesOnly: false)
-        let acquired = await coordinator.acquire()
-        await follower.stop()
-        guard acquired else { return false }
-        let started = ContinuousClock.now
-        do throws(HACoordinator.CommitRefusal) {
-            try await coordinator.takeOver()
-        } catch {
-            coordinator.stepDown("\(error)")
-            return false
+        var started = ContinuousClock.now
+        while true {
+            follower.start(silencesOnly: false)
+            let acquired = await coordinator.acquire()
+            await follower.stop()
+            guard acquired else { return false }
+            started = .now
+            do throws(HACoordinator.CommitRefusal) {
+                try await coordinator.takeOver()
+                break
+            } catch {
+                // The lease ran out before the fence was in place: nothing was
+                // done as owner; stand by and try again.
+                logger.warning("HA: takeover abandoned; standing by again", metadata: ["reason": .string("\(error)")])
+            }
         }
         // The previous owner is fenced: what it wrote is final. Start from it.
         while true {
-            guard coordinator.isActive else { return false }
+            guard await stillOwner() else { return false }
             do {
                 let persisted = try await stateStore.load()
                 let now = clock.now()
@@ -96,7 +101,7 @@ public final class HAOwnership: Ownership {
         // Silences written through a standby's API reach the owner this way.
         follower.start(silencesOnly: true)
         if let outbox {
-            while coordinator.isActive {
+            while await stillOwner() {
                 do {
                     try await runBlocking("outbox takeover") { () throws(NATSError) in try outbox.takeOver(receivers: self.receivers()) }
                     break
@@ -110,7 +115,14 @@ public final class HAOwnership: Ownership {
         logger.info("HA: takeover complete", metadata: [
             "ms": .stringConvertible(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
         ])
-        return coordinator.isActive
+        return await stillOwner()
+    }
+
+    /// Active, or suspended and then confirmed (a renew that stalled while
+    /// the takeover ran); false once this instance stepped down.
+    private func stillOwner() async -> Bool {
+        while coordinator.role == .suspended && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+        return coordinator.role == .active
     }
 
     /// Records of the JSON format before the binary one, found by the load:
