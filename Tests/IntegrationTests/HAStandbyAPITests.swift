@@ -111,4 +111,26 @@ struct HAStandbyAPITests {
         await standby.process.stop()
         await owner.process.stop()
     }
+
+    @Test("a restart under the same instance name takes its own lease back at once after a kill -9, not after the TTL")
+    func restartReclaimsItsLease() async throws {
+        let directory = try makeTemporaryDirectory("ha-restart")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let nats = try await NATSServer.start(in: directory)
+        defer { nats.kill() }
+        let port = freeLoopbackPort()
+        let config = Self.config(nats: nats.url, port: port, instance: "solo").replacingOccurrences(of: "ha: {instance: solo}", with: "ha: {instance: solo, lease_ttl: 30s}")
+        let first = try AlerterProcess(config: config, directory: directory)
+        defer { first.process.kill() }
+        try await first.process.waitForOutput(containing: "subscribed; waiting for events")
+        first.process.kill()
+        _ = try await first.process.waitForExit()
+        let restarted = ContinuousClock.now
+        let second = try AlerterProcess(config: config, directory: directory)
+        defer { second.process.kill() }
+        try await second.process.waitForOutput(containing: "taking over now", timeout: .seconds(10))
+        try await second.process.waitForOutput(containing: "subscribed; waiting for events", timeout: .seconds(10))
+        #expect(ContinuousClock.now - restarted < .seconds(10), "the 30 s lease of the killed process was not waited for")
+        await second.process.stop()
+    }
 }
