@@ -100,11 +100,13 @@ final class CountingSubscription: @unchecked Sendable {
         let status: natsStatus = stream.withCString { streamName in
             durable.withCString { durableName in
                 options.Stream = streamName
-                options.ManualAck = acknowledge
+                // Never libnats' auto-ack: the callback acks (or, AckNone, nothing does).
+                options.ManualAck = true
                 options.Config.Durable = durableName
                 options.Config.AckPolicy = acknowledge ? js_AckExplicit : js_AckNone
                 options.Config.DeliverPolicy = js_DeliverAll
-                options.Config.MaxAckPending = 65_536
+                // The server refuses max_ack_pending on an AckNone consumer.
+                if acknowledge { options.Config.MaxAckPending = 65_536 }
                 return js_Subscribe(&sub, js, subject, benchOnMessage, context.toOpaque(), nil, &options, &code)
             }
         }
