@@ -353,9 +353,9 @@ struct HighAvailabilityTests {
         defer { cluster.killAll() }
         let hook = try await HTTPRecorder(directory: directory)
         defer { hook.process.kill() }
-        let first = try await Self.startInstance("a", cluster: cluster, hook: hook, directory: directory, expect: "active")
+        let first = try await Self.startInstance("a", cluster: cluster, hook: hook, directory: directory, shortLease: false, expect: "active")
         defer { first.process.kill() }
-        let second = try await Self.startInstance("b", cluster: cluster, hook: hook, directory: directory, expect: "standby")
+        let second = try await Self.startInstance("b", cluster: cluster, hook: hook, directory: directory, shortLease: false, expect: "standby")
         defer { second.process.kill() }
         let publisher = try await EventPublisher(cluster: cluster)
         defer { publisher.close() }
@@ -389,10 +389,10 @@ struct HighAvailabilityTests {
         defer { cluster.killAll() }
         let hook = try await HTTPRecorder(directory: directory)
         defer { hook.process.kill() }
-        var instances = [try await Self.startInstance("a", cluster: cluster, hook: hook, directory: directory, expect: "active")]
+        var instances = [try await Self.startInstance("a", cluster: cluster, hook: hook, directory: directory, shortLease: false, expect: "active")]
         defer { for instance in instances { instance.process.kill() } }
-        instances.append(try await Self.startInstance("b", cluster: cluster, hook: hook, directory: directory, expect: "standby"))
-        instances.append(try await Self.startInstance("c", cluster: cluster, hook: hook, directory: directory, expect: "standby"))
+        instances.append(try await Self.startInstance("b", cluster: cluster, hook: hook, directory: directory, shortLease: false, expect: "standby"))
+        instances.append(try await Self.startInstance("c", cluster: cluster, hook: hook, directory: directory, shortLease: false, expect: "standby"))
         let publisher = try await EventPublisher(cluster: cluster)
         defer { publisher.close() }
 
@@ -412,7 +412,7 @@ struct HighAvailabilityTests {
         func handOver(restarting name: String?) async throws {
             let running = instances.filter { $0.process.isRunning }
             let active = try #require(running.first { Self.logTimes($0.process, "HA: active").count > Self.logTimes($0.process, "HA: lease released").count })
-            if let name { instances.append(try await Self.startInstance(name, cluster: cluster, hook: hook, directory: directory, expect: "standby")) }
+            if let name { instances.append(try await Self.startInstance(name, cluster: cluster, hook: hook, directory: directory, shortLease: false, expect: "standby")) }
             try await Task.sleep(for: .seconds(1.5))
             active.process.signal(SIGTERM)
             #expect(try await active.process.waitForExit(timeout: .seconds(20)) == 0)
