@@ -130,7 +130,7 @@ public enum StateRecordFormat {
             throw StateRecordError("neither a binary record nor a JSON object (\(bytes.count) bytes, starting \(bytes.prefix(8).map { String($0, radix: 16) }))")
         }
         // Foundation recurses per level: refuse deep nesting before it does (records need 3 levels).
-        if let depth = nestingExceeding(16, in: bytes) { throw StateRecordError("JSON record nested deeper than 16 levels (at least \(depth))") }
+        if let depth = JSONNesting.depthExceeding(16, in: bytes) { throw StateRecordError("JSON record nested deeper than 16 levels (at least \(depth))") }
         do {
             return try StateCoding.decoder().decode(type, from: Data(bytes))
         } catch {
@@ -138,26 +138,6 @@ public enum StateRecordFormat {
         }
     }
 
-    /// The nesting depth once it passes `limit` (brackets outside strings), else nil.
-    private static func nestingExceeding(_ limit: Int, in bytes: UnsafeRawBufferPointer) -> Int? {
-        var depth = 0
-        var inString = false, escaped = false
-        for byte in bytes {
-            if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                depth += 1
-                if depth > limit { return depth }
-            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
-            default: break
-            }
-        }
-        return nil
-    }
 }
 
 // MARK: Layouts (version 1). Change a layout only with a new version number,

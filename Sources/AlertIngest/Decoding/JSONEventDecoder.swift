@@ -147,7 +147,7 @@ enum JSONValue: Decodable {
     /// The top-level object of a JSON payload, for the message `message`.
     static func object(_ bytes: UnsafeRawBufferPointer, message: String) throws(EventRejection) -> [String: JSONValue] {
         guard bytes.count > 0 else { throw EventRejection(.emptyPayload, "payload is empty") }
-        if let depth = nestingExceeding(maximumDepth, in: bytes) {
+        if let depth = JSONNesting.depthExceeding(maximumDepth, in: bytes) {
             throw EventRejection(.invalidJSON, "JSON nested deeper than \(maximumDepth) levels (at least \(depth)); \(message) needs 2")
         }
         let value: JSONValue
@@ -162,26 +162,6 @@ enum JSONValue: Decodable {
         return fields
     }
 
-    /// The nesting depth once it passes `limit` (brackets outside strings), else nil.
-    static func nestingExceeding(_ limit: Int, in bytes: UnsafeRawBufferPointer) -> Int? {
-        var depth = 0
-        var inString = false, escaped = false
-        for byte in bytes {
-            if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                depth += 1
-                if depth > limit { return depth }
-            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
-            default: break
-            }
-        }
-        return nil
-    }
 
     case null
     case bool(Bool)
