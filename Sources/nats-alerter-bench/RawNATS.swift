@@ -8,7 +8,11 @@ final class RawConnection: @unchecked Sendable {
     // Used from one thread at a time per role (publisher or subscriber).
     let connection: OpaquePointer
 
-    init(url: String, name: String) throws {
+    /// - Parameter sendAsap: write each publish to the socket at once. By
+    ///   default libnats buffers publishes and its flusher thread writes them
+    ///   out after waiting about a millisecond for more (libnats 3.4.1), which
+    ///   a latency probe would count as the service's time.
+    init(url: String, name: String, sendAsap: Bool = false) throws {
         _ = nats_Open(-1)
         var options: OpaquePointer?
         natsOptions_Create(&options)
@@ -17,6 +21,7 @@ final class RawConnection: @unchecked Sendable {
         natsOptions_SetName(options, name)
         // Big buffers on both ends, as a load generator and a raw counter want.
         natsOptions_SetIOBufSize(options, 1 << 20)
+        if sendAsap { natsOptions_SetSendAsap(options, true) }
         var connection: OpaquePointer?
         let status = natsConnection_Connect(&connection, options)
         guard status == NATS_OK, let connection else {

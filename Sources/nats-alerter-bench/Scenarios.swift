@@ -250,11 +250,17 @@ final class BenchRun {
         let alerter = try startAlerter("alerter-latency", config: config)
         defer { alerter.child.stop() }
         let publisher = try RawConnection(url: natsURL, name: "bench-latency")
+        // Probes go out on their own connection that writes each publish at
+        // once, so the figure starts when the probe leaves the publisher; the
+        // last run repeats 10k events/s the way this scenario used to publish
+        // (probes among the load on one buffered connection, where libnats'
+        // flusher adds up to a millisecond before the probe reaches the server).
+        let probePublisher = try RawConnection(url: natsURL, name: "bench-latency-probes", sendAsap: true)
         let background = LoadShape(distinct: 1_000).pool().firing
         let probeShape = LoadShape(alertname: "latency_probe", distinct: Int.max)
         let seconds = quick ? 3.0 : 10.0
         let probesPerSecond = 100.0
-        for rate in [1_000.0, 10_000.0, 50_000.0] {
+        for (rate, buffered) in [(1_000.0, false), (10_000.0, false), (50_000.0, false), (10_000.0, true)] {
             _ = httpGet("http://127.0.0.1:\(receiverPort)/reset")
             let total = Int(rate * seconds)
             let probeEvery = max(1, Int(rate / probesPerSecond))
@@ -262,8 +268,8 @@ final class BenchRun {
             var probes = 0
             for index in 0..<total {
                 if index % probeEvery == 0 {
-                    let event = probeShape.event(0, publishedAtNanos: wallNanos(), source: "probe-\(Int(rate))-\(probes)")
-                    try publisher.publish("lat.probe", ProtobufEventEncoder.encode(event))
+                    let event = probeShape.event(0, publishedAtNanos: wallNanos(), source: "probe-\(Int(rate))-\(buffered ? "b" : "a")-\(probes)")
+                    try (buffered ? publisher : probePublisher).publish("lat.probe", ProtobufEventEncoder.encode(event))
                     probes += 1
                 } else {
                     try publisher.publish("lat.load", background[index % background.count])
@@ -275,16 +281,18 @@ final class BenchRun {
                 }
             }
             try publisher.flush()
+            try probePublisher.flush()
             var stats: [String: Double] = [:]
             try waitFor("probe notifications", timeout: 30, interval: 0.1) {
                 let body = httpGet("http://127.0.0.1:\(receiverPort)/stats")?.1 ?? "{}"
                 stats = ((try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
                 return Int(stats["count", default: 0]) >= probes
             }
+            let how = buffered ? ", probes buffered among the load (libnats default, as before)" : ""
             for (figure, key) in [("p50", "p50_us"), ("p99", "p99_us"), ("p99.9", "p999_us")] {
-                record(Row(scenario: "4 latency", figure: "publish → webhook \(figure) at \(Int(rate)) events/s", value: stats[key, default: 0] / 1000, unit: "ms",
-                           target: figure == "p99" && rate == 10_000 ? "≤ 5 ms" : nil,
-                           note: figure == "p50" ? "\(probes) probes (new alerts, group_wait 0) among \(total) events" : nil))
+                record(Row(scenario: "4 latency", figure: "publish → webhook \(figure) at \(Int(rate)) events/s\(how)", value: stats[key, default: 0] / 1000, unit: "ms",
+                           target: figure == "p99" && rate == 10_000 && !buffered ? "≤ 2 ms" : nil,
+                           note: figure == "p50" ? "\(probes) probes (new alerts, group_wait 0) among \(total) events\(buffered ? "" : "; probes sent at once (libnats SendAsap)")" : nil))
             }
         }
     }
