@@ -135,6 +135,24 @@ struct AckTrackerTests {
         #expect(gated.withLock { $0 }.isEmpty)
     }
 
+    @Test("a delivery abandoned at max_deliver (never redelivered) does not hold the floor; one abandoned earlier does")
+    func abandonedAtMaxDeliver() {
+        let sent = Mutex<[String]>([])
+        let tracker = AckTracker(ackWait: .seconds(30), interval: .seconds(60), maxDeliver: 3, send: { reply in sent.withLock { $0.append(reply) } })
+        for sequence: UInt64 in 1...3 { tracker.register(sequence: sequence, deliverySequence: sequence, reply: "r\(sequence)") }
+        tracker.abandon(sequence: 1, deliveryCount: 2)
+        tracker.done(sequence: 2)
+        tracker.done(sequence: 3)
+        tracker.flush()
+        #expect(sent.withLock { $0 }.isEmpty, "sequence 1 comes back: nothing may be acked past it")
+        // Its redelivery, the last one the server makes, is refused again.
+        tracker.register(sequence: 1, deliverySequence: 4, reply: "r1'")
+        tracker.abandon(sequence: 1, deliveryCount: 3)
+        tracker.flush()
+        #expect(sent.withLock { $0 } == ["r3"])
+        #expect(tracker.floor == 3)
+    }
+
     @Test("a batch of finished deliveries is acked at once, without waiting for the interval")
     func batchThreshold() {
         let sent = Mutex<[String]>([])

@@ -26,7 +26,7 @@ public final class JetStreamDelivery: Acknowledgeable, @unchecked Sendable {
     }
 
     deinit {
-        if let tracker, !completed.load(ordering: .acquiring) { tracker.abandon(sequence: sequence) }
+        if let tracker, !completed.load(ordering: .acquiring) { tracker.abandon(sequence: sequence, deliveryCount: deliveryCount) }
         natsMsg_Destroy(msg)
     }
 
@@ -56,7 +56,7 @@ public final class JetStreamDelivery: Acknowledgeable, @unchecked Sendable {
     /// Not now: deliver again after `delay`.
     public func nak(delay: Duration) {
         guard complete() else { return }
-        tracker?.abandon(sequence: sequence)
+        tracker?.abandon(sequence: sequence, deliveryCount: deliveryCount)
         _ = natsMsg_NakWithDelay(msg, delay.nanoseconds / 1_000_000, nil)
     }
     /// Still working on it: restarts the ack-wait timer, so JetStream does
@@ -175,7 +175,7 @@ public final class JetStreamConsumer: Sendable {
         var tracker: AckTracker?
         if consumer.batchedAcks {
             let connection = jetStream.connection
-            tracker = AckTracker(ackWait: consumer.ackWait, deliveredBefore: deliveredBefore, send: { reply in connection.acknowledge(reply) }, onGap: onAckGap)
+            tracker = AckTracker(ackWait: consumer.ackWait, deliveredBefore: deliveredBefore, maxDeliver: consumer.maxDeliver, send: { reply in connection.acknowledge(reply) }, onGap: onAckGap)
         }
         acknowledgements = tracker
         let box = Unmanaged.passRetained(JetStreamHandlerBox(handler, tracker: tracker)).toOpaque()
