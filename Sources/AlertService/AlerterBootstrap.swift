@@ -119,8 +119,11 @@ extension Alerter {
             }
             var ownership: HAOwnership?
             if let coordinator, let shared = stateStore as? JetStreamStateStore {
-                ownership = HAOwnership(coordinator: coordinator, state: state, stateStore: shared, outbox: outbox,
+                let owned = HAOwnership(coordinator: coordinator, state: state, stateStore: shared, outbox: outbox,
                                         receivers: { Array(config.receivers.keys) }, clock: clock, logger: logger)
+                // Batched event acks leave the process only while this instance owns the partition.
+                ingest.gateAcknowledgements { owned.isOwner }
+                ownership = owned
             }
             phaseDone("outbox")
             logger.info("start-up phases", metadata: phases)

@@ -61,8 +61,11 @@ public final class EventIngestor: NATSMessageHandler, JetStreamMessageHandler {
     /// Durable mode: the same, but the message is acknowledged only once its
     /// effect is recorded. A duplicate's effect is in memory: acked at once.
     /// A new alert or resolve is acked by the engine loop after the state
-    /// store has it. A bad event is terminated (never redelivered) and, if
-    /// configured, republished to the dead-letter subject.
+    /// store has it. A bad event is terminated (never redelivered; on the
+    /// batched-ack event consumer that is an ack with the batch) and, if
+    /// configured, republished to the dead-letter subject. With batched
+    /// acks "acked" means done in the subscription's `AckTracker`
+    /// (docs/ARCHITECTURE.md, Durability, step 2).
     public func handle(_ delivery: JetStreamDelivery) {
         process(subjectBytes: delivery.subjectBytes, subject: { delivery.subject }, payload: delivery.payload,
                 contentType: delivery.header("Content-Type"), acknowledgement: delivery) { subject, rejection in

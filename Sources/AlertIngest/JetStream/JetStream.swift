@@ -185,6 +185,24 @@ public final class JetStream: Sendable {
         return info?.pointee.AckFloor.Stream
     }
 
+    /// What a durable consumer is, for the move to batched acks: whether it
+    /// acks all (AckAll), its ack floor, whether a subscription is bound to
+    /// it, the last consumer sequence it delivered, and its
+    /// acknowledgement-pending count; nil when it does not exist.
+    public func consumerState(stream: String, durable: String) throws(NATSError)
+        -> (acksAll: Bool, ackFloor: UInt64, pushBound: Bool, delivered: UInt64, ackPending: Int64)? {
+        var info: UnsafeMutablePointer<jsConsumerInfo>?
+        var code = jsErrCode(0)
+        let status = js_GetConsumerInfo(&info, context, stream, durable, nil, &code)
+        defer { if let info { jsConsumerInfo_Destroy(info) } }
+        if status == NATS_NOT_FOUND || code.rawValue == 10014 { return nil }
+        try check(status, code: code, "look up consumer \(durable) of stream \(stream)")
+        guard let info else { return nil }
+        let config = info.pointee.Config
+        return (config?.pointee.AckPolicy == js_AckAll, info.pointee.AckFloor.Stream, info.pointee.PushBound,
+                info.pointee.Delivered.Consumer, info.pointee.NumAckPending)
+    }
+
     /// Deletes a durable consumer; one that does not exist is no error.
     public func deleteConsumer(stream: String, durable: String) throws(NATSError) {
         var code = jsErrCode(0)

@@ -1,19 +1,32 @@
 import CNats
 import Foundation
+import Synchronization
 
 /// A message from a JetStream consumer. Owns the `natsMsg` until released
 /// (the last reference destroys it), so it can be acknowledged after its
 /// effect is recorded — possibly on another thread than the one it came on.
+///
+/// On a consumer with batched acks (`ConsumerConfiguration.batchedAcks`,
+/// AckAll) `ack` and `term` only mark it done in the subscription's
+/// `AckTracker`, which acks in batches; released without either, it is
+/// abandoned there (its sequence blocks the ack floor until redelivered).
 public final class JetStreamDelivery: Acknowledgeable, @unchecked Sendable {
     // The message is only read (payload, headers) and acked through libnats,
     // which is thread-safe for these calls.
     let msg: OpaquePointer
+    private let tracker: AckTracker?
+    /// The stream sequence, when tracked.
+    let sequence: UInt64
+    private let completed = Atomic<Bool>(false)
 
-    init(msg: OpaquePointer) {
+    init(msg: OpaquePointer, tracker: AckTracker? = nil, sequence: UInt64 = 0) {
         self.msg = msg
+        self.tracker = tracker
+        self.sequence = sequence
     }
 
     deinit {
+        if let tracker, !completed.load(ordering: .acquiring) { tracker.abandon(sequence: sequence, deliveryCount: deliveryCount) }
         natsMsg_Destroy(msg)
     }
 
@@ -23,12 +36,29 @@ public final class JetStreamDelivery: Acknowledgeable, @unchecked Sendable {
     public var payload: UnsafeRawBufferPointer { MessageAccess.payload(msg) }
     public func header(_ name: String) -> String? { MessageAccess.header(msg, name) }
 
+    /// First completion wins; later ones do nothing.
+    private func complete() -> Bool {
+        !completed.exchange(true, ordering: .acquiringAndReleasing)
+    }
+
     /// Processed: JetStream will not deliver it again.
-    public func ack() { _ = natsMsg_Ack(msg, nil) }
-    /// Bad: never deliver again.
-    public func term() { _ = natsMsg_Term(msg, nil) }
+    public func ack() {
+        guard complete() else { return }
+        if let tracker { tracker.done(sequence: sequence) } else { _ = natsMsg_Ack(msg, nil) }
+    }
+    /// Bad: never deliver again. With batched acks it is acked with the
+    /// batch instead: on an AckAll consumer nats-server treats `+TERM` as an
+    /// ack of every lower sequence too (docs/ARCHITECTURE.md, Durability).
+    public func term() {
+        guard complete() else { return }
+        if let tracker { tracker.done(sequence: sequence) } else { _ = natsMsg_Term(msg, nil) }
+    }
     /// Not now: deliver again after `delay`.
-    public func nak(delay: Duration) { _ = natsMsg_NakWithDelay(msg, delay.nanoseconds / 1_000_000, nil) }
+    public func nak(delay: Duration) {
+        guard complete() else { return }
+        tracker?.abandon(sequence: sequence, deliveryCount: deliveryCount)
+        _ = natsMsg_NakWithDelay(msg, delay.nanoseconds / 1_000_000, nil)
+    }
     /// Still working on it: restarts the ack-wait timer, so JetStream does
     /// not redeliver it meanwhile.
     public func inProgress() { _ = natsMsg_InProgress(msg, nil) }
@@ -39,6 +69,53 @@ public final class JetStreamDelivery: Acknowledgeable, @unchecked Sendable {
         guard natsMsg_GetMetaData(&meta, msg) == NATS_OK, let meta else { return 1 }
         defer { jsMsgMetaData_Destroy(meta) }
         return meta.pointee.NumDelivered
+    }
+}
+
+/// The stream and consumer sequences of a JetStream message, read from its
+/// reply subject without allocating: `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>`,
+/// or the newer form with domain and account hash (12 tokens or more, the
+/// same fields two tokens later).
+enum AckReply {
+    static func sequences(_ reply: UnsafePointer<CChar>) -> (stream: UInt64, consumer: UInt64)? {
+        // Tokens 5 and 6 (short form) and 7 and 8 (long form), and how many there are.
+        var ranges = (0..<0, 0..<0, 0..<0, 0..<0)
+        var count = 0, index = 0, start = 0
+        while true {
+            let byte = reply[index]
+            if byte == 0 || byte == 0x2E {
+                switch count {
+                case 5: ranges.0 = start..<index
+                case 6: ranges.1 = start..<index
+                case 7: ranges.2 = start..<index
+                case 8: ranges.3 = start..<index
+                default: break
+                }
+                count += 1
+                if byte == 0 { break }
+                start = index + 1
+            }
+            index += 1
+        }
+        let streamRange: Range<Int>, consumerRange: Range<Int>
+        switch count {
+        case 9: (streamRange, consumerRange) = (ranges.0, ranges.1)
+        case 12...: (streamRange, consumerRange) = (ranges.2, ranges.3)
+        default: return nil
+        }
+        guard let stream = number(reply, streamRange), let consumer = number(reply, consumerRange) else { return nil }
+        return (stream, consumer)
+    }
+
+    private static func number(_ text: UnsafePointer<CChar>, _ range: Range<Int>) -> UInt64? {
+        guard !range.isEmpty, range.count <= 19 else { return nil }
+        var value: UInt64 = 0
+        for index in range {
+            let digit = UInt8(bitPattern: text[index]) &- 0x30
+            guard digit < 10 else { return nil }
+            value = value * 10 + UInt64(digit)
+        }
+        return value
     }
 }
 
@@ -57,10 +134,15 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// owner's consumer starts at the old one's ack floor + 1); nil: from the
     /// first message, or where an existing durable left off.
     public var startSequence: UInt64?
+    /// AckAll with an `AckTracker` acking in batches (the event consumers,
+    /// docs/ARCHITECTURE.md, Durability); false: AckExplicit, each message
+    /// acked on its own (the outbox).
+    public var batchedAcks: Bool
 
     public init(durable: String = "nats-alerter", ackWait: Duration = .seconds(30), maxDeliver: Int = 10, maxAckPending: Int = 65_536,
-                startSequence: UInt64? = nil) {
+                startSequence: UInt64? = nil, batchedAcks: Bool = false) {
         self.durable = durable
+        self.batchedAcks = batchedAcks
         self.startSequence = startSequence
         self.ackWait = ackWait
         self.maxDeliver = maxDeliver
@@ -77,11 +159,26 @@ public final class JetStreamConsumer: Sendable {
     nonisolated(unsafe) private let subscription: OpaquePointer
     private let jetStream: JetStream
     public let subject: String
+    /// With batched acks: the subscription's acknowledgements.
+    public let acknowledgements: AckTracker?
 
-    public init(jetStream: JetStream, stream: String, subject: String, consumer: ConsumerConfiguration, handler: any JetStreamMessageHandler) throws(NATSError) {
+    /// - Parameters:
+    ///   - deliveredBefore: with batched acks, the last consumer sequence an
+    ///     existing durable delivered (0 for one created here), so a gap is
+    ///     told from a resumed count.
+    ///   - onAckGap: with batched acks, told when a lost delivery froze
+    ///     acking (for the log).
+    public init(jetStream: JetStream, stream: String, subject: String, consumer: ConsumerConfiguration, handler: any JetStreamMessageHandler,
+                deliveredBefore: UInt64 = 0, onAckGap: @escaping @Sendable () -> Void = {}) throws(NATSError) {
         self.jetStream = jetStream
         self.subject = subject
-        let box = Unmanaged.passRetained(JetStreamHandlerBox(handler)).toOpaque()
+        var tracker: AckTracker?
+        if consumer.batchedAcks {
+            let connection = jetStream.connection
+            tracker = AckTracker(ackWait: consumer.ackWait, deliveredBefore: deliveredBefore, maxDeliver: consumer.maxDeliver, send: { reply in connection.acknowledge(reply) }, onGap: onAckGap)
+        }
+        acknowledgements = tracker
+        let box = Unmanaged.passRetained(JetStreamHandlerBox(handler, tracker: tracker)).toOpaque()
         var sub: OpaquePointer?
         var code = jsErrCode(0)
         var options = jsSubOptions()
@@ -91,7 +188,7 @@ public final class JetStreamConsumer: Sendable {
                 options.Stream = streamName
                 options.ManualAck = true
                 options.Config.Durable = durable
-                options.Config.AckPolicy = js_AckExplicit
+                options.Config.AckPolicy = consumer.batchedAcks ? js_AckAll : js_AckExplicit
                 if let start = consumer.startSequence {
                     options.Config.DeliverPolicy = js_DeliverByStartSequence
                     options.Config.OptStartSeq = start
@@ -142,7 +239,11 @@ public final class JetStreamConsumer: Sendable {
 
 final class JetStreamHandlerBox: Sendable {
     let handler: any JetStreamMessageHandler
-    init(_ handler: any JetStreamMessageHandler) { self.handler = handler }
+    let tracker: AckTracker?
+    init(_ handler: any JetStreamMessageHandler, tracker: AckTracker?) {
+        self.handler = handler
+        self.tracker = tracker
+    }
 }
 
 private func natsAlerterOnJetStreamMessage(_ nc: OpaquePointer?, _ sub: OpaquePointer?, _ msg: OpaquePointer?, _ closure: UnsafeMutableRawPointer?) {
@@ -153,7 +254,18 @@ private func natsAlerterOnJetStreamMessage(_ nc: OpaquePointer?, _ sub: OpaquePo
     }
     let box = Unmanaged<JetStreamHandlerBox>.fromOpaque(closure).takeUnretainedValue()
     // The delivery owns the message from here; it is destroyed with the delivery.
-    box.handler.handle(JetStreamDelivery(msg: msg))
+    guard let tracker = box.tracker else {
+        box.handler.handle(JetStreamDelivery(msg: msg))
+        return
+    }
+    // Registered before it is handled: nothing above it is acked until it is done.
+    guard let reply = natsMsg_GetReply(msg), let sequences = AckReply.sequences(reply) else {
+        tracker.unreadable()
+        box.handler.handle(JetStreamDelivery(msg: msg))
+        return
+    }
+    tracker.register(sequence: sequences.stream, deliverySequence: sequences.consumer, reply: String(cString: reply))
+    box.handler.handle(JetStreamDelivery(msg: msg, tracker: tracker, sequence: sequences.stream))
 }
 
 private func natsAlerterOnJetStreamComplete(_ closure: UnsafeMutableRawPointer?) {

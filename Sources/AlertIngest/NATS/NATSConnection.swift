@@ -195,6 +195,13 @@ public final class NATSConnection: Sendable {
         try check(natsConnection_FlushTimeout(connection, timeout.milliseconds), "flush")
     }
 
+    /// Publishes `+ACK` to a JetStream message's reply subject (batched
+    /// acks, `AckTracker`). Into libnats' buffer; a failure (the connection
+    /// closed) leaves the message unacknowledged, to be redelivered.
+    public func acknowledge(_ reply: String) {
+        _ = natsConnection_Publish(connection, reply, "+ACK", 4)
+    }
+
     /// Publishes one message with optional headers.
     public func publish(subject: String, payload: [UInt8], headers: [(String, String)] = []) throws(NATSError) {
         var msg: OpaquePointer?

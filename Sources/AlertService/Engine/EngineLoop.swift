@@ -240,6 +240,8 @@ public final class EngineLoop: Service, Sendable {
         if !(await persist()) {
             logger.error("shutting down with state not written; the unacknowledged events will be redelivered")
         }
+        // The last batched acks, of recorded events only, while this instance still owns the partition.
+        ingest?.finishAcknowledgements()
         // A standby takes over at once rather than after the lease's TTL.
         await ownership?.release()
         await ingest?.close()

@@ -18,4 +18,11 @@ public protocol EventSource: Sendable {
     var failure: String { get }
     /// Counters for the final log line.
     var summary: Logger.Metadata { get }
+    /// Shutdown: sends the acks of every event whose effect is recorded,
+    /// and no more after (batched acks, docs/ARCHITECTURE.md, Durability).
+    func finishAcknowledgements()
+}
+
+extension EventSource {
+    public func finishAcknowledgements() {}
 }

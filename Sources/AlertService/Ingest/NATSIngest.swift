@@ -31,6 +31,10 @@ public final class NATSIngest: EventSource {
     }
 
     private let subscribed = Mutex<[Subscribed]>([])
+    /// The event consumers' batched acks, and what may stop them (HA).
+    private let trackers = Mutex<[AckTracker]>([])
+    private let acknowledgementGate = Mutex<(@Sendable () -> Bool)?>(nil)
+    private let ackGapLog = LogInterval(.seconds(10))
     private let deadLettered = Mutex<[String: Int]>([:])
 
     /// Connects (libnats retries in the background when no server answers yet).
@@ -88,10 +92,30 @@ public final class NATSIngest: EventSource {
                 let subscription: any IngestSubscription
                 if let jetstream = settings.jetstream, let jetStream {
                     var consumer = jetstream.consumer
+                    consumer.batchedAcks = true
                     if settings.subjects.count > 1 { consumer.durable += "-\(index)" }
-                    if fenceConsumers { consumer.startSequence = try await Self.fence(consumer.durable, of: jetstream.stream.name, jetStream, logger) }
-                    subscription = try JetStreamConsumer(jetStream: jetStream, stream: jetstream.stream.name, subject: subject,
-                                                         consumer: consumer, handler: ingestor)
+                    var deliveredBefore: UInt64 = 0
+                    if fenceConsumers {
+                        consumer.startSequence = try await Self.fence(consumer.durable, of: jetstream.stream.name, jetStream, logger)
+                    } else {
+                        let existing = try await Self.moveToBatchedAcks(consumer.durable, of: jetstream.stream.name, jetStream, logger)
+                        consumer.startSequence = existing.start
+                        deliveredBefore = existing.deliveredBefore
+                    }
+                    let durable = consumer.durable, ackGapLog = self.ackGapLog
+                    let jetStreamConsumer = try JetStreamConsumer(
+                        jetStream: jetStream, stream: jetstream.stream.name, subject: subject, consumer: consumer, handler: ingestor,
+                        deliveredBefore: deliveredBefore, onAckGap: {
+                            if ackGapLog.admit() {
+                                logger.warning("JetStream delivery lost (slow consumer): event acks paused for 2 × ack_wait, until the server redelivers it (logged at most every 10 s)",
+                                               metadata: ["durable": .string(durable)])
+                            }
+                        })
+                    if let tracker = jetStreamConsumer.acknowledgements {
+                        if let gate = acknowledgementGate.withLock({ $0 }) { tracker.setGate(gate) }
+                        trackers.withLock { $0.append(tracker) }
+                    }
+                    subscription = jetStreamConsumer
                 } else {
                     subscription = try NATSSubscription(connection: connection, subject: subject, queueGroup: settings.queueGroup, handler: ingestor)
                 }
@@ -167,8 +191,20 @@ public final class NATSIngest: EventSource {
         for error in errors { logger.error("drain failed", metadata: ["error": .string(error)]) }
     }
 
+    /// High availability: the event consumers' acks are sent only while
+    /// `gate` says so (this instance owns the partition).
+    public func gateAcknowledgements(_ gate: @escaping @Sendable () -> Bool) {
+        acknowledgementGate.withLock { $0 = gate }
+        for tracker in trackers.withLock({ $0 }) { tracker.setGate(gate) }
+    }
+
+    public func finishAcknowledgements() {
+        for tracker in trackers.withLock({ $0 }) { tracker.close() }
+    }
+
     /// Drains and closes the connection (the last step of shutdown).
     public func close() async {
+        finishAcknowledgements()
         let connection = self.connection
         let failure = await runBlocking("NATS connection drain") { () -> String? in
             do { try connection.drain(timeout: .seconds(5)) } catch { return "\(error)" }
@@ -193,6 +229,29 @@ public final class NATSIngest: EventSource {
             ])
         }
         return floor.map { $0 + 1 }
+    }
+
+    /// Without fencing (JetStream ingest, memory state): an event durable
+    /// left by a version that acked each event (AckExplicit) cannot take
+    /// AckAll in place, so it is deleted and recreated at its ack floor + 1
+    /// (events acked above the floor come back as duplicates), once, with a
+    /// log line. Not while a subscription is bound to it (another process
+    /// consumes it): subscribing then fails as it always did. Returns the
+    /// start sequence (nil: subscribe as usual) and, for an AckAll durable
+    /// resumed as it is, the last consumer sequence it delivered.
+    private static func moveToBatchedAcks(_ durable: String, of stream: String, _ jetStream: JetStream,
+                                          _ logger: Logger) async throws -> (start: UInt64?, deliveredBefore: UInt64) {
+        let found = try await runBlocking("JetStream consumer ack policy") { () throws(NATSError) -> (floor: UInt64?, delivered: UInt64) in
+            guard let state = try jetStream.consumerState(stream: stream, durable: durable) else { return (nil, 0) }
+            if state.acksAll || state.pushBound { return (nil, state.delivered) }
+            try jetStream.deleteConsumer(stream: stream, durable: durable)
+            return (state.ackFloor, 0)
+        }
+        guard let floor = found.floor else { return (nil, found.delivered) }
+        logger.notice("event consumer moved to batched acks: the AckExplicit durable was recreated as AckAll at its ack floor + 1", metadata: [
+            "durable": .string(durable), "start_sequence": .stringConvertible(floor + 1),
+        ])
+        return (floor + 1, 0)
     }
 
     /// A value for a NATS header: one line, at most 1,000 characters.
