@@ -44,6 +44,9 @@ public final class JetStreamStateStore: StateStore {
     private let dropped = Atomic<Int>(0)
     private let unreadable = Atomic<Int>(0)
     private let legacy = Mutex<[LegacyRecord]>([])
+    /// Where each bucket's stream stood when the last `load()` began reading
+    /// it (alerts, silences, notification log, rule series); nil before one.
+    private let loadedPositions = Mutex<[KeyValueBucket.StreamPosition]?>(nil)
     private let logger: Logger
 
     public init(jetStream: JetStream, settings: Settings, logger: Logger) throws(NATSError) {
@@ -62,15 +65,39 @@ public final class JetStreamStateStore: StateStore {
         try await runBlocking("nats-alerter.state-load") { () throws(NATSError) -> PersistedState in
             var seen: [String: UInt64] = [:]
             var found: [LegacyRecord] = []
+            var positions: [KeyValueBucket.StreamPosition] = []
             var state = PersistedState()
-            state.alerts = try self.read(self.alerts, &seen, &found, StateRecordFormat.decodeAlert, StateRecordFormat.encode)
-            state.silences = try self.read(self.silences, &seen, &found, StateRecordFormat.decodeSilence, StateRecordFormat.encode)
-            state.notificationLog = try self.read(self.notificationLog, &seen, &found, StateRecordFormat.decodeNotificationLogEntry,
+            state.alerts = try self.read(self.alerts, &seen, &found, &positions, StateRecordFormat.decodeAlert, StateRecordFormat.encode)
+            state.silences = try self.read(self.silences, &seen, &found, &positions, StateRecordFormat.decodeSilence, StateRecordFormat.encode)
+            state.notificationLog = try self.read(self.notificationLog, &seen, &found, &positions, StateRecordFormat.decodeNotificationLogEntry,
                                                   StateRecordFormat.encode)
-            state.ruleSeries = try self.read(self.ruleSeries, &seen, &found, StateRecordFormat.decodeRuleSeries, StateRecordFormat.encode)
+            state.ruleSeries = try self.read(self.ruleSeries, &seen, &found, &positions, StateRecordFormat.decodeRuleSeries,
+                                             StateRecordFormat.encode)
             self.revisions.withLock { $0.merge(seen) { $1 } }
             self.legacy.withLock { $0 = found }
+            self.loadedPositions.withLock { $0 = positions }
             return state
+        }
+    }
+
+    /// Whether the shared state is still what the last `load()` read: each
+    /// bucket's stream is where it stood when the load began reading it (one
+    /// stream-info request per bucket; same last sequence and message count,
+    /// so nothing was written, deleted or expired since). False when no load
+    /// ran. A new owner that finds this true after fencing skips reading the
+    /// state again (docs/ARCHITECTURE.md, Start-up).
+    public func unchangedSinceLoad() async throws -> Bool {
+        guard let loaded = loadedPositions.withLock({ $0 }) else { return false }
+        return try await runBlocking("nats-alerter.state-position") { () throws(NATSError) -> Bool in
+            let buckets = [self.alerts, self.silences, self.notificationLog, self.ruleSeries]
+            guard loaded.count == buckets.count else { return false }
+            for (bucket, position) in zip(buckets, loaded) where try bucket.position() != position {
+                self.logger.info("state bucket changed since it was loaded", metadata: [
+                    "bucket": .string(bucket.name), "last_sequence_loaded": .stringConvertible(position.lastSequence),
+                ])
+                return false
+            }
+            return true
         }
     }
 
@@ -148,6 +175,7 @@ public final class JetStreamStateStore: StateStore {
     /// One bucket: the last record of each key, decoded, in stream order.
     private func read<Record>(
         _ bucket: KeyValueBucket, _ seen: inout [String: UInt64], _ legacy: inout [LegacyRecord],
+        _ positions: inout [KeyValueBucket.StreamPosition],
         _ decode: (UnsafeRawBufferPointer) throws(StateRecordError) -> (Record, StateRecordFormat.Encoding),
         _ encode: (Record) -> [UInt8]
     ) throws(NATSError) -> [Record] {
@@ -184,6 +212,7 @@ public final class JetStreamStateStore: StateStore {
             }
             decoding += clock.now - decodeStarted
         }
+        positions.append(summary.positionAtStart)
         if failures > 0 { unreadable.add(failures, ordering: .relaxed) }
         let loaded = records.compactMap { $0 }
         logger.info("state bucket loaded", metadata: [

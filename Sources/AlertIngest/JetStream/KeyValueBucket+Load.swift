@@ -19,14 +19,30 @@ extension KeyValueBucket {
         public var revision: UInt64
     }
 
+    /// Where a bucket's stream stands: its last sequence (0: nothing was
+    /// ever written; every put, delete or purge raises it) and how many
+    /// messages it holds (a removal without a write — a key's TTL, a purge
+    /// of the stream — lowers it).
+    public struct StreamPosition: Sendable, Equatable {
+        public var lastSequence: UInt64 = 0
+        public var messages: UInt64 = 0
+
+        public init(lastSequence: UInt64 = 0, messages: UInt64 = 0) {
+            self.lastSequence = lastSequence
+            self.messages = messages
+        }
+    }
+
     /// What one `loadAll` read.
     public struct LoadSummary: Sendable, Equatable {
         /// Messages delivered (puts and delete/purge markers).
         public var messages = 0
         /// Delete and purge markers among them.
         public var deletions = 0
-        /// The stream's last sequence when the load started (0: empty).
-        public var lastSequenceAtStart: UInt64 = 0
+        /// The stream's position when the load started. If `position()` is
+        /// still this later, nothing was written or removed since, and what
+        /// was loaded is current.
+        public var positionAtStart = StreamPosition()
 
         public init() {}
     }
@@ -61,8 +77,9 @@ extension KeyValueBucket {
         let lookup = js_GetStreamInfo(&info, jetStream.context, stream, nil, &code)
         defer { if let info { jsStreamInfo_Destroy(info) } }
         try check(lookup, code: code, "look up stream \(stream)")
-        guard let info, info.pointee.State.Msgs > 0 else { return summary }
-        summary.lastSequenceAtStart = info.pointee.State.LastSeq
+        guard let info else { throw NATSError(operation: "look up stream \(stream)", message: "no stream info returned") }
+        summary.positionAtStart = StreamPosition(lastSequence: info.pointee.State.LastSeq, messages: info.pointee.State.Msgs)
+        guard info.pointee.State.Msgs > 0 else { return summary }
 
         let prefix = "$KV." + name + "."
         var subscription: OpaquePointer?
@@ -88,7 +105,7 @@ extension KeyValueBucket {
             var message: OpaquePointer?
             let next = natsSubscription_NextMsg(&message, subscription, timeout)
             guard next == NATS_OK, let message else {
-                throw NATSError("read \(name) (\(summary.messages) messages in, stream last sequence \(summary.lastSequenceAtStart))", next)
+                throw NATSError("read \(name) (\(summary.messages) messages in, stream last sequence \(summary.positionAtStart.lastSequence))", next)
             }
             defer { natsMsg_Destroy(message) }
             var meta: UnsafeMutablePointer<jsMsgMetaData>?
@@ -121,6 +138,20 @@ extension KeyValueBucket {
             if pending == 0 { break }
         }
         return summary
+    }
+
+    /// Where the bucket's stream stands now (one stream-info request).
+    /// Compared with a load's `positionAtStart`, it tells whether anything
+    /// was written or removed since (docs/ARCHITECTURE.md, Start-up). Blocking.
+    public func position() throws(NATSError) -> StreamPosition {
+        let stream = "KV_" + name
+        var info: UnsafeMutablePointer<jsStreamInfo>?
+        var code = jsErrCode(0)
+        let lookup = js_GetStreamInfo(&info, jetStream.context, stream, nil, &code)
+        defer { if let info { jsStreamInfo_Destroy(info) } }
+        try check(lookup, code: code, "look up stream \(stream)")
+        guard let info else { throw NATSError(operation: "look up stream \(stream)", message: "no stream info returned") }
+        return StreamPosition(lastSequence: info.pointee.State.LastSeq, messages: info.pointee.State.Msgs)
     }
 
     /// Every live key with its value and revision, in stream order (a
