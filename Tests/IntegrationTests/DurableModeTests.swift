@@ -138,13 +138,14 @@ struct DurableModeTests {
         defer { observer.close() }
         let subscription = try NATSSubscription(connection: observer, subject: "$JS.API.CONSUMER.>", handler: SubjectCollector(subjects: creations))
         try await runBlocking { () throws(NATSError) in try observer.flush() }
-        func alertsBucketReads() -> Int {
-            creations.get().filter { subject in
-                ["$JS.API.CONSUMER.CREATE.", "$JS.API.CONSUMER.DURABLE.CREATE."].contains { prefix in
-                    subject.hasPrefix(prefix + stream) && (subject.count == (prefix + stream).count || subject.dropFirst((prefix + stream).count).first == ".")
-                }
-            }.count
+        func readsBucket(_ subject: String) -> Bool {
+            for prefix in ["$JS.API.CONSUMER.CREATE.", "$JS.API.CONSUMER.DURABLE.CREATE."] {
+                let name: String = prefix + stream
+                if subject == name || subject.hasPrefix(name + ".") { return true }
+            }
+            return false
         }
+        func alertsBucketReads() -> Int { creations.get().filter(readsBucket).count }
 
         let second = try AlerterProcess(config: config, directory: directory)
         defer { second.process.kill() }
