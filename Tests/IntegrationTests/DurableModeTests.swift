@@ -103,6 +103,67 @@ struct DurableModeTests {
         await second.process.stop()
     }
 
+    @Test("a restart that takes the free lease at once reads the state buckets once: no standby follower, no reload after the fence")
+    func restartReadsStateOnce() async throws {
+        let directory = try makeTemporaryDirectory("durable-read-once")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let nats = try await NATSServer.start(in: directory)
+        defer { nats.kill() }
+        let port = freeLoopbackPort()
+        let config = Self.config(nats: nats.url, httpPort: port)
+        let first = try AlerterProcess(config: config, directory: directory)
+        defer { first.process.kill() }
+        try await first.process.waitForOutput(containing: "subscribed; waiting for events")
+        let publisher = try await runBlocking { () throws(NATSError) in
+            try NATSConnection(configuration: .init(servers: [nats.url], name: "publisher"), logger: quietLogger)
+        }
+        defer { publisher.close() }
+        for index in 0..<30 {
+            try publisher.publish(subject: "system.disk", payload: ProtobufEventEncoder.encode(
+                AlertEvent(alertType: "disk_full", severity: .warning, source: "node-\(index)")))
+        }
+        try await runBlocking { () throws(NATSError) in try publisher.flush() }
+        #expect(await waitUntil(timeout: .seconds(15)) { notified(first).count == 30 })
+        // A graceful stop writes the state and releases the lease.
+        await first.process.stop()
+
+        // Every whole read of a bucket (the load, a standby's watcher, the
+        // takeover's reload) creates a consumer on the bucket's stream: count
+        // the JetStream API requests that do.
+        let stream = "KV_nats_alerter_alerts"
+        let creations = LockedBox<[String]>([])
+        let observer = try await runBlocking { () throws(NATSError) in
+            try NATSConnection(configuration: .init(servers: [nats.url], name: "jetstream-api-observer"), logger: quietLogger)
+        }
+        defer { observer.close() }
+        let subscription = try NATSSubscription(connection: observer, subject: "$JS.API.CONSUMER.>", handler: SubjectCollector(subjects: creations))
+        try await runBlocking { () throws(NATSError) in try observer.flush() }
+        func readsBucket(_ subject: String) -> Bool {
+            for prefix in ["$JS.API.CONSUMER.CREATE.", "$JS.API.CONSUMER.DURABLE.CREATE."] {
+                let name: String = prefix + stream
+                if subject == name || subject.hasPrefix(name + ".") { return true }
+            }
+            return false
+        }
+        func alertsBucketReads() -> Int { creations.get().filter(readsBucket).count }
+
+        let second = try AlerterProcess(config: config, directory: directory)
+        defer { second.process.kill() }
+        try await second.process.waitForOutput(containing: "subscribed; waiting for events")
+        #expect(await second.waitUntilReady())
+        let alerts = try #require(try await get("http://127.0.0.1:\(port)/api/v2/alerts") as? [[String: Any]])
+        #expect(alerts.count == 30)
+        // Give a late watcher or reload the time to show up in the counts.
+        try await Task.sleep(for: .milliseconds(500))
+        let loads = second.process.jsonLines.filter { $0["message"] as? String == "state bucket loaded" && $0["bucket"] as? String == "nats_alerter_alerts" }
+        #expect(loads.count == 1, "the alerts bucket was loaded \(loads.count) times")
+        #expect(alertsBucketReads() == 1, "consumers created on \(stream): \(creations.get())")
+        #expect(second.process.output.contains("shared state taken over as loaded at start-up"))
+        #expect(!second.process.output.contains("\"HA: shared state taken over\""))
+        withExtendedLifetime(subscription) {}
+        await second.process.stop()
+    }
+
     @Test("10,000 garbage payloads in the stream: each terminated and dead-lettered with its reason; valid events all processed")
     func garbageDeadLettered() async throws {
         let directory = try makeTemporaryDirectory("durable-garbage")
@@ -395,6 +456,17 @@ struct DurableModeTests {
 }
 
 /// Counts dead letters by their reason header.
+/// Collects the subjects of the messages it receives.
+final class SubjectCollector: NATSMessageHandler {
+    let subjects: LockedBox<[String]>
+    init(subjects: LockedBox<[String]>) { self.subjects = subjects }
+    func handle(_ message: borrowing NATSMessage) {
+        var all = subjects.get()
+        all.append(message.subject)
+        subjects.set(all)
+    }
+}
+
 final class DeadLetterCollector: NATSMessageHandler {
     let reasons: LockedBox<[String: Int]>
     let header: String

@@ -46,6 +46,37 @@ struct JetStreamStateStoreTests {
         #expect(loaded.notificationLog == [entry])
     }
 
+    @Test("unchangedSinceLoad: true while no bucket moved since the load; a write, a delete or another store's write makes it false")
+    func unchangedSinceLoad() async throws {
+        let directory = try makeTemporaryDirectory("kv-unchanged")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let nats = try await NATSServer.start(in: directory)
+        defer { nats.kill() }
+        let store = try JetStreamStateStore(jetStream: try await connect(nats.url), settings: .init(bucketPrefix: "t5"), logger: quietLogger)
+        let other = try JetStreamStateStore(jetStream: try await connect(nats.url), settings: .init(bucketPrefix: "t5"), logger: quietLogger)
+        // No load yet: nothing to compare with.
+        #expect(try await store.unchangedSinceLoad() == false)
+        // Empty buckets.
+        _ = try await store.load()
+        #expect(try await store.unchangedSinceLoad())
+        let alert = Alert(event: AlertEvent(alertType: "a", source: "s"), fingerprint: Fingerprint(rawValue: 7), receivedAt: Date())
+        try await other.record([.alertUpserted(alert)])
+        #expect(try await store.unchangedSinceLoad() == false)
+        #expect(try await store.load().alerts.map(\.fingerprint) == [alert.fingerprint])
+        #expect(try await store.unchangedSinceLoad())
+        #expect(try await store.unchangedSinceLoad(), "asking does not move anything")
+        let silence = Silence(id: "6f1c1e40-0000-4000-8000-000000000005", matchers: [try Matcher(name: "source", type: .equal, value: "s")],
+                              startsAt: Date(timeIntervalSince1970: 1_800_000_000), endsAt: Date(timeIntervalSince1970: 1_800_003_600),
+                              createdBy: "oncall", comment: "c", updatedAt: Date(timeIntervalSince1970: 1_800_000_000))
+        try await other.record([.silenceUpserted(silence)])
+        #expect(try await store.unchangedSinceLoad() == false, "a silence written elsewhere")
+        _ = try await store.load()
+        try await other.record([.alertRemoved(alert.fingerprint)])
+        #expect(try await store.unchangedSinceLoad() == false, "an alert deleted elsewhere")
+        #expect(try await store.load().alerts.isEmpty)
+        #expect(try await store.unchangedSinceLoad())
+    }
+
     @Test("a non-finite value or an out-of-range time never makes a record unwritable, and nothing behind it waits")
     func hostileValuesWrite() async throws {
         let directory = try makeTemporaryDirectory("kv-hostile")

@@ -82,7 +82,7 @@ struct KeyValueLoadTests {
         #expect(records.count == count)
         #expect(Set(records.map(\.key)).count == count)
         #expect(records.first.map { $0.key == "k0" && $0.value == Array("v0".utf8) } == true)
-        #expect(records.last.map { $0.key == "k\(count - 1)" && $0.revision == summary.lastSequenceAtStart } == true)
+        #expect(records.last.map { $0.key == "k\(count - 1)" && $0.revision == summary.positionAtStart.lastSequence } == true)
         print("loaded \(count) keys twice in \(ContinuousClock.now - started)")
     }
 

@@ -29,7 +29,7 @@ public final class JetStreamStateStore: StateStore {
     }
 
     /// A record the last `load()` found in JSON, with its binary form.
-    private struct LegacyRecord: Sendable {
+    fileprivate struct LegacyRecord: Sendable {
         var bucket: KeyValueBucket
         var key: String
         var revision: UInt64
@@ -40,10 +40,15 @@ public final class JetStreamStateStore: StateStore {
     private let silences: KeyValueBucket
     private let notificationLog: KeyValueBucket
     private let ruleSeries: KeyValueBucket
-    private let revisions = Mutex<[String: UInt64]>([:])
+    /// The revision last seen of each key, one map per bucket (`slot`:
+    /// alerts, silences, notification log, rule series).
+    private let revisions = Mutex<[[String: UInt64]]>(Array(repeating: [:], count: 4))
     private let dropped = Atomic<Int>(0)
     private let unreadable = Atomic<Int>(0)
     private let legacy = Mutex<[LegacyRecord]>([])
+    /// Where each bucket's stream stood when the last `load()` began reading
+    /// it (alerts, silences, notification log, rule series); nil before one.
+    private let loadedPositions = Mutex<[KeyValueBucket.StreamPosition]?>(nil)
     private let logger: Logger
 
     public init(jetStream: JetStream, settings: Settings, logger: Logger) throws(NATSError) {
@@ -60,17 +65,45 @@ public final class JetStreamStateStore: StateStore {
     /// (`unreadableRecords`) and left out; the rest loads.
     public func load() async throws -> PersistedState {
         try await runBlocking("nats-alerter.state-load") { () throws(NATSError) -> PersistedState in
-            var seen: [String: UInt64] = [:]
+            var seen: [[String: UInt64]] = []
             var found: [LegacyRecord] = []
+            var positions: [KeyValueBucket.StreamPosition] = []
             var state = PersistedState()
-            state.alerts = try self.read(self.alerts, &seen, &found, StateRecordFormat.decodeAlert, StateRecordFormat.encode)
-            state.silences = try self.read(self.silences, &seen, &found, StateRecordFormat.decodeSilence, StateRecordFormat.encode)
-            state.notificationLog = try self.read(self.notificationLog, &seen, &found, StateRecordFormat.decodeNotificationLogEntry,
+            state.alerts = try self.read(self.alerts, &seen, &found, &positions, StateRecordFormat.decodeAlert, StateRecordFormat.encode)
+            state.silences = try self.read(self.silences, &seen, &found, &positions, StateRecordFormat.decodeSilence, StateRecordFormat.encode)
+            state.notificationLog = try self.read(self.notificationLog, &seen, &found, &positions, StateRecordFormat.decodeNotificationLogEntry,
                                                   StateRecordFormat.encode)
-            state.ruleSeries = try self.read(self.ruleSeries, &seen, &found, StateRecordFormat.decodeRuleSeries, StateRecordFormat.encode)
-            self.revisions.withLock { $0.merge(seen) { $1 } }
+            state.ruleSeries = try self.read(self.ruleSeries, &seen, &found, &positions, StateRecordFormat.decodeRuleSeries,
+                                             StateRecordFormat.encode)
+            self.revisions.withLock { revisions in
+                for (slot, loaded) in seen.enumerated() {
+                    if revisions[slot].isEmpty { revisions[slot] = loaded } else { revisions[slot].merge(loaded) { $1 } }
+                }
+            }
             self.legacy.withLock { $0 = found }
+            self.loadedPositions.withLock { $0 = positions }
             return state
+        }
+    }
+
+    /// Whether the shared state is still what the last `load()` read: each
+    /// bucket's stream is where it stood when the load began reading it (one
+    /// stream-info request per bucket; same last sequence and message count,
+    /// so nothing was written, deleted or expired since). False when no load
+    /// ran. A new owner that finds this true after fencing skips reading the
+    /// state again (docs/ARCHITECTURE.md, Start-up).
+    public func unchangedSinceLoad() async throws -> Bool {
+        guard let loaded = loadedPositions.withLock({ $0 }) else { return false }
+        return try await runBlocking("nats-alerter.state-position") { () throws(NATSError) -> Bool in
+            let buckets = [self.alerts, self.silences, self.notificationLog, self.ruleSeries]
+            guard loaded.count == buckets.count else { return false }
+            for (bucket, position) in zip(buckets, loaded) where try bucket.position() != position {
+                self.logger.info("state bucket changed since it was loaded", metadata: [
+                    "bucket": .string(bucket.name), "last_sequence_loaded": .stringConvertible(position.lastSequence),
+                ])
+                return false
+            }
+            return true
         }
     }
 
@@ -146,51 +179,61 @@ public final class JetStreamStateStore: StateStore {
     /// back. Any other failure (NATS unreachable) throws, and the caller
     /// retries the whole batch (writes are idempotent).
     /// One bucket: the last record of each key, decoded, in stream order.
-    private func read<Record>(
-        _ bucket: KeyValueBucket, _ seen: inout [String: UInt64], _ legacy: inout [LegacyRecord],
-        _ decode: (UnsafeRawBufferPointer) throws(StateRecordError) -> (Record, StateRecordFormat.Encoding),
-        _ encode: (Record) -> [UInt8]
+    /// This thread reads the bucket (`KeyValueBucket.loadAll`) and hands the
+    /// messages on in batches (`LoadBatch`) to a decoder thread, which
+    /// decodes and indexes them in stream order, so decoding runs on a second
+    /// core while the consumer reads (docs/ARCHITECTURE.md, Start-up).
+    private func read<Record: Sendable>(
+        _ bucket: KeyValueBucket, _ seen: inout [[String: UInt64]], _ legacy: inout [LegacyRecord],
+        _ positions: inout [KeyValueBucket.StreamPosition],
+        _ decode: @escaping @Sendable (UnsafeRawBufferPointer) throws(StateRecordError) -> (Record, StateRecordFormat.Encoding),
+        _ encode: @escaping @Sendable (Record) -> [UInt8]
     ) throws(NATSError) -> [Record] {
         let clock = ContinuousClock()
         let started = clock.now
-        var records: [Record?] = []
-        var index: [String: Int] = [:]
-        var failures = 0
-        var decoding = Duration.zero
-        var legacyCount = 0
-        let summary = try bucket.loadAll { key, value, revision, operation in
-            let id = bucket.name + "/" + key
-            if let previous = index.removeValue(forKey: key) {
-                records[previous] = nil
-                seen[id] = nil
+        let pipe = LoadPipe()
+        let decoded = DecodedBucket<Record>()
+        let done = DispatchSemaphore(value: 0)
+        let logger = self.logger
+        let decoder = Thread {
+            var state = BucketDecoding<Record>()
+            while let batches = pipe.receive() {
+                for batch in batches { state.apply(batch, bucket: bucket, decode: decode, encode: encode, logger: logger) }
             }
-            guard operation == .put else { return }
-            let decodeStarted = clock.now
-            do throws(StateRecordError) {
-                let (record, encoding) = try decode(value)
-                index[key] = records.count
-                records.append(record)
-                seen[id] = revision
-                if encoding == .json {
-                    legacy.append(LegacyRecord(bucket: bucket, key: key, revision: revision, binary: encode(record)))
-                    legacyCount += 1
-                }
-            } catch {
-                failures += 1
-                logger.error("state record unreadable; left out, the rest loads", metadata: [
-                    "bucket": .string(bucket.name), "key": .string(key), "revision": .stringConvertible(revision),
-                    "error": .string(error.description),
-                ])
-            }
-            decoding += clock.now - decodeStarted
+            decoded.result.withLock { result in result = state }
+            done.signal()
         }
-        if failures > 0 { unreadable.add(failures, ordering: .relaxed) }
-        let loaded = records.compactMap { $0 }
+        decoder.name = "nats-alerter.state-decode"
+        decoder.start()
+        var batch = LoadBatch()
+        let summary: KeyValueBucket.LoadSummary
+        do {
+            summary = try bucket.loadAll { key, value, revision, operation in
+                batch.append(key, value, revision, operation)
+                if batch.count == LoadBatch.capacity {
+                    pipe.send(batch)
+                    batch = LoadBatch()
+                }
+            }
+        } catch {
+            pipe.finish()
+            done.wait()
+            throw error
+        }
+        pipe.send(batch)
+        pipe.finish()
+        done.wait()
+        guard let result = decoded.result.withLock({ $0.take() }) else { return [] }
+        positions.append(summary.positionAtStart)
+        seen.append(result.index.mapValues(\.revision))
+        legacy.append(contentsOf: result.legacy)
+        if result.failures > 0 { unreadable.add(result.failures, ordering: .relaxed) }
+        let loaded = result.records.compactMap { $0 }
         logger.info("state bucket loaded", metadata: [
             "bucket": .string(bucket.name), "records": .stringConvertible(loaded.count), "messages": .stringConvertible(summary.messages),
-            "deletions": .stringConvertible(summary.deletions), "unreadable": .stringConvertible(failures),
-            "json_records": .stringConvertible(legacyCount), "ms": .string(Self.milliseconds(clock.now - started)),
-            "decode_ms": .string(Self.milliseconds(decoding)),
+            "deletions": .stringConvertible(summary.deletions), "unreadable": .stringConvertible(result.failures),
+            "json_records": .stringConvertible(result.legacy.count), "ms": .string(Self.milliseconds(clock.now - started)),
+            "decode_ms": .string(Self.milliseconds(result.decoding)),
         ])
         return loaded
     }
@@ -214,7 +257,6 @@ public final class JetStreamStateStore: StateStore {
         try await runBlocking("nats-alerter.state-rewrite") { () throws(NATSError) -> Int in
             var rewritten = 0
             while let record = self.legacy.withLock({ $0.popLast() }) {
-                let id = record.bucket.name + "/" + record.key
                 let revision: UInt64
                 do throws(NATSError) {
                     revision = try record.bucket.write(record.key, record.binary, lastRevision: record.revision)
@@ -230,15 +272,16 @@ public final class JetStreamStateStore: StateStore {
                     }
                     if current == record.revision {
                         self.logger.warning("JSON state record not rewritten; it still loads", metadata: [
-                            "key": .string(id), "error": .string(error.description),
+                            "key": .string(record.bucket.name + "/" + record.key), "error": .string(error.description),
                         ])
                     }
                     continue
                 }
                 rewritten += 1
                 // Only if nothing else wrote the key meanwhile (then its revision is already newer).
+                let slot = self.slot(record.bucket)
                 self.revisions.withLock { revisions in
-                    if revisions[id] == record.revision { revisions[id] = revision }
+                    if revisions[slot][record.key] == record.revision { revisions[slot][record.key] = revision }
                 }
             }
             return rewritten
@@ -298,8 +341,8 @@ public final class JetStreamStateStore: StateStore {
     }
 
     private func write(_ bucket: KeyValueBucket, _ key: String, _ value: [UInt8]) throws(NATSError) {
-        let id = bucket.name + "/" + key
-        let last = revisions.withLock { $0[id] }
+        let slot = self.slot(bucket)
+        let last = revisions.withLock { $0[slot][key] }
         let revision: UInt64
         do {
             revision = try bucket.write(key, value, lastRevision: last)
@@ -308,17 +351,23 @@ public final class JetStreamStateStore: StateStore {
             // track of): say so, then apply ours on top of what is there now.
             let current = try bucket.revision(of: key)
             logger.warning("state write conflict; applying the newer in-memory state", metadata: [
-                "key": .string(id), "expected_revision": .string(last.map(String.init) ?? "none"),
+                "key": .string(bucket.name + "/" + key), "expected_revision": .string(last.map(String.init) ?? "none"),
                 "found_revision": .string(current.map(String.init) ?? "none"),
             ])
             revision = try bucket.write(key, value, lastRevision: current)
         }
-        revisions.withLock { $0[id] = revision }
+        revisions.withLock { $0[slot][key] = revision }
     }
 
     private func remove(_ bucket: KeyValueBucket, _ key: String) throws(NATSError) {
         try bucket.delete(key)
-        _ = revisions.withLock { $0.removeValue(forKey: bucket.name + "/" + key) }
+        let slot = self.slot(bucket)
+        _ = revisions.withLock { $0[slot].removeValue(forKey: key) }
+    }
+
+    /// The bucket's place in `revisions` (and in `load`'s order).
+    private func slot(_ bucket: KeyValueBucket) -> Int {
+        bucket === alerts ? 0 : bucket === silences ? 1 : bucket === notificationLog ? 2 : 3
     }
 
     /// Key-value keys allow `[-/_=.a-zA-Z0-9]`: base64url of receiver NUL group key.
@@ -330,5 +379,115 @@ public final class JetStreamStateStore: StateStore {
     static func safeKey(_ key: String) -> String {
         Data(key.utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+}
+
+/// Messages of a bucket as `KeyValueBucket.loadAll` delivered them, in
+/// stream order, their values copied into one buffer: what the reading
+/// thread hands to the decoding thread (`JetStreamStateStore.read`).
+private struct LoadBatch: Sendable {
+    static let capacity = 512
+    var keys: [String] = []
+    var revisions: [UInt64] = []
+    var operations: [KeyValueBucket.Operation] = []
+    /// Where each value ends in `bytes`.
+    var ends: [Int] = []
+    var bytes: [UInt8] = []
+
+    var count: Int { keys.count }
+
+    mutating func append(_ key: String, _ value: UnsafeRawBufferPointer, _ revision: UInt64, _ operation: KeyValueBucket.Operation) {
+        if keys.isEmpty {
+            keys.reserveCapacity(Self.capacity)
+            revisions.reserveCapacity(Self.capacity)
+            operations.reserveCapacity(Self.capacity)
+            ends.reserveCapacity(Self.capacity)
+            bytes.reserveCapacity(Self.capacity * 256)
+        }
+        keys.append(key)
+        revisions.append(revision)
+        operations.append(operation)
+        bytes.append(contentsOf: value)
+        ends.append(bytes.count)
+    }
+}
+
+/// Batches from the reading thread to the decoding thread, in order.
+private final class LoadPipe: Sendable {
+    private let queue = Mutex<(batches: [LoadBatch], finished: Bool)>(([], false))
+    private let available = DispatchSemaphore(value: 0)
+
+    func send(_ batch: LoadBatch) {
+        guard batch.count > 0 else { return }
+        queue.withLock { $0.batches.append(batch) }
+        available.signal()
+    }
+
+    /// No more batches.
+    func finish() {
+        queue.withLock { $0.finished = true }
+        available.signal()
+    }
+
+    /// Every batch sent and not yet received, in order, waiting for one;
+    /// nil once finished and all received.
+    func receive() -> [LoadBatch]? {
+        while true {
+            available.wait()
+            let (batches, finished) = queue.withLock { queue in
+                defer { queue.batches = [] }
+                return (queue.batches, queue.finished)
+            }
+            if !batches.isEmpty { return batches }
+            if finished { return nil }
+        }
+    }
+}
+
+/// What the decoding thread hands back when it is done.
+private final class DecodedBucket<Record: Sendable>: Sendable {
+    let result = Mutex<BucketDecoding<Record>?>(nil)
+}
+
+/// One bucket's records as the decoding thread builds them (the last record
+/// of each key wins; a key deleted later is dropped).
+private struct BucketDecoding<Record: Sendable>: Sendable {
+    var records: [Record?] = []
+    /// Each key loaded: its record's place in `records` and its revision.
+    var index: [String: (place: Int, revision: UInt64)] = [:]
+    var legacy: [JetStreamStateStore.LegacyRecord] = []
+    var failures = 0
+    var decoding = Duration.zero
+
+    mutating func apply(_ batch: LoadBatch, bucket: KeyValueBucket,
+                        decode: (UnsafeRawBufferPointer) throws(StateRecordError) -> (Record, StateRecordFormat.Encoding),
+                        encode: (Record) -> [UInt8], logger: Logger) {
+        let clock = ContinuousClock()
+        batch.bytes.withUnsafeBytes { bytes in
+            var start = 0
+            for position in 0..<batch.count {
+                let key = batch.keys[position], revision = batch.revisions[position]
+                let end = batch.ends[position]
+                defer { start = end }
+                if let previous = index.removeValue(forKey: key) { records[previous.place] = nil }
+                guard batch.operations[position] == .put else { continue }
+                let decodeStarted = clock.now
+                do throws(StateRecordError) {
+                    let (record, encoding) = try decode(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+                    index[key] = (records.count, revision)
+                    records.append(record)
+                    if encoding == .json {
+                        legacy.append(.init(bucket: bucket, key: key, revision: revision, binary: encode(record)))
+                    }
+                } catch {
+                    failures += 1
+                    logger.error("state record unreadable; left out, the rest loads", metadata: [
+                        "bucket": .string(bucket.name), "key": .string(key), "revision": .stringConvertible(revision),
+                        "error": .string(error.description),
+                    ])
+                }
+                decoding += clock.now - decodeStarted
+            }
+        }
     }
 }

@@ -19,14 +19,30 @@ extension KeyValueBucket {
         public var revision: UInt64
     }
 
+    /// Where a bucket's stream stands: its last sequence (0: nothing was
+    /// ever written; every put, delete or purge raises it) and how many
+    /// messages it holds (a removal without a write — a key's TTL, a purge
+    /// of the stream — lowers it).
+    public struct StreamPosition: Sendable, Equatable {
+        public var lastSequence: UInt64 = 0
+        public var messages: UInt64 = 0
+
+        public init(lastSequence: UInt64 = 0, messages: UInt64 = 0) {
+            self.lastSequence = lastSequence
+            self.messages = messages
+        }
+    }
+
     /// What one `loadAll` read.
     public struct LoadSummary: Sendable, Equatable {
         /// Messages delivered (puts and delete/purge markers).
         public var messages = 0
         /// Delete and purge markers among them.
         public var deletions = 0
-        /// The stream's last sequence when the load started (0: empty).
-        public var lastSequenceAtStart: UInt64 = 0
+        /// The stream's position when the load started. If `position()` is
+        /// still this later, nothing was written or removed since, and what
+        /// was loaded is current.
+        public var positionAtStart = StreamPosition()
 
         public init() {}
     }
@@ -61,8 +77,9 @@ extension KeyValueBucket {
         let lookup = js_GetStreamInfo(&info, jetStream.context, stream, nil, &code)
         defer { if let info { jsStreamInfo_Destroy(info) } }
         try check(lookup, code: code, "look up stream \(stream)")
-        guard let info, info.pointee.State.Msgs > 0 else { return summary }
-        summary.lastSequenceAtStart = info.pointee.State.LastSeq
+        guard let info else { throw NATSError(operation: "look up stream \(stream)", message: "no stream info returned") }
+        summary.positionAtStart = StreamPosition(lastSequence: info.pointee.State.LastSeq, messages: info.pointee.State.Msgs)
+        guard info.pointee.State.Msgs > 0 else { return summary }
 
         let prefix = "$KV." + name + "."
         var subscription: OpaquePointer?
@@ -88,15 +105,10 @@ extension KeyValueBucket {
             var message: OpaquePointer?
             let next = natsSubscription_NextMsg(&message, subscription, timeout)
             guard next == NATS_OK, let message else {
-                throw NATSError("read \(name) (\(summary.messages) messages in, stream last sequence \(summary.lastSequenceAtStart))", next)
+                throw NATSError("read \(name) (\(summary.messages) messages in, stream last sequence \(summary.positionAtStart.lastSequence))", next)
             }
             defer { natsMsg_Destroy(message) }
-            var meta: UnsafeMutablePointer<jsMsgMetaData>?
-            try check(natsMsg_GetMetaData(&meta, message), "read \(name): message metadata")
-            guard let meta else { throw NATSError(operation: "read \(name): message metadata", message: "none returned") }
-            let revision = meta.pointee.Sequence.Stream
-            let pending = meta.pointee.NumPending
-            jsMsgMetaData_Destroy(meta)
+            let (revision, pending) = try Self.sequenceAndPending(message, name)
             summary.messages += 1
 
             guard let subject = natsMsg_GetSubject(message), strlen(subject) > prefixLength else {
@@ -123,6 +135,35 @@ extension KeyValueBucket {
         return summary
     }
 
+    /// A delivered message's stream sequence and the consumer's pending
+    /// count, read from its reply subject in place (`AckReplySubject`), or
+    /// by libnats' `natsMsg_GetMetaData` (which allocates) for a reply
+    /// subject of a form not parsed here.
+    private static func sequenceAndPending(_ message: OpaquePointer, _ name: String) throws(NATSError) -> (UInt64, UInt64) {
+        if let reply = natsMsg_GetReply(message), let parsed = AckReplySubject.sequenceAndPending(reply) {
+            return parsed
+        }
+        var meta: UnsafeMutablePointer<jsMsgMetaData>?
+        try check(natsMsg_GetMetaData(&meta, message), "read \(name): message metadata")
+        guard let meta else { throw NATSError(operation: "read \(name): message metadata", message: "none returned") }
+        defer { jsMsgMetaData_Destroy(meta) }
+        return (meta.pointee.Sequence.Stream, meta.pointee.NumPending)
+    }
+
+    /// Where the bucket's stream stands now (one stream-info request).
+    /// Compared with a load's `positionAtStart`, it tells whether anything
+    /// was written or removed since (docs/ARCHITECTURE.md, Start-up). Blocking.
+    public func position() throws(NATSError) -> StreamPosition {
+        let stream = "KV_" + name
+        var info: UnsafeMutablePointer<jsStreamInfo>?
+        var code = jsErrCode(0)
+        let lookup = js_GetStreamInfo(&info, jetStream.context, stream, nil, &code)
+        defer { if let info { jsStreamInfo_Destroy(info) } }
+        try check(lookup, code: code, "look up stream \(stream)")
+        guard let info else { throw NATSError(operation: "look up stream \(stream)", message: "no stream info returned") }
+        return StreamPosition(lastSequence: info.pointee.State.LastSeq, messages: info.pointee.State.Msgs)
+    }
+
     /// Every live key with its value and revision, in stream order (a
     /// convenience over `loadAll(_:)`, which it reads with; deleted and
     /// purged keys are left out). Blocking.
@@ -136,5 +177,67 @@ extension KeyValueBucket {
             records.append(Record(key: key, value: [UInt8](value), revision: revision))
         }
         return records.compactMap { $0 }
+    }
+}
+
+/// The metadata JetStream puts in a delivered message's reply subject, read
+/// without allocating (the per-message cost of `KeyValueBucket.loadAll`;
+/// docs/ARCHITECTURE.md, Start-up). The same forms libnats'
+/// `natsMsg_GetMetaData` reads:
+/// `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>`
+/// (9 tokens), and from nats-server 2.9 on, with a domain and an account
+/// hash after `$JS.ACK` and possibly more tokens after `<pending>` (11 or more).
+public enum AckReplySubject {
+    /// The stream sequence and pending count; nil for any other form (the
+    /// caller asks libnats then).
+    public static func sequenceAndPending(_ reply: UnsafePointer<CChar>) -> (streamSequence: UInt64, pending: UInt64)? {
+        let bytes = UnsafeRawPointer(reply)
+        // `$JS.ACK.`, byte by byte (the string ends at the first mismatch at the latest).
+        for (offset, byte) in "$JS.ACK.".utf8.enumerated() where bytes.load(fromByteOffset: offset, as: UInt8.self) != byte { return nil }
+        // First pass: how many tokens, which tells the form.
+        var tokens = 1
+        var length = 0
+        while true {
+            let byte = bytes.load(fromByteOffset: length, as: UInt8.self)
+            if byte == 0 { break }
+            if byte == UInt8(ascii: ".") { tokens += 1 }
+            length += 1
+        }
+        let sequenceToken: Int, pendingToken: Int
+        switch tokens {
+        case 9: (sequenceToken, pendingToken) = (5, 8)
+        case 11...: (sequenceToken, pendingToken) = (7, 10)
+        default: return nil
+        }
+        // Second pass: the two numbers.
+        var sequence: UInt64?, pending: UInt64?
+        var token = 0, start = 0
+        for position in 0...length where position == length || bytes.load(fromByteOffset: position, as: UInt8.self) == UInt8(ascii: ".") {
+            if token == sequenceToken { sequence = number(bytes, start, position) }
+            if token == pendingToken {
+                pending = number(bytes, start, position)
+                break
+            }
+            token += 1
+            start = position + 1
+        }
+        guard let sequence, let pending else { return nil }
+        return (sequence, pending)
+    }
+
+    /// The decimal number in `bytes[start..<end]`; nil if empty, not all
+    /// digits, or above `Int64.max` (as libnats reads them).
+    private static func number(_ bytes: UnsafeRawPointer, _ start: Int, _ end: Int) -> UInt64? {
+        guard end > start else { return nil }
+        var value: UInt64 = 0
+        for offset in start..<end {
+            let digit = bytes.load(fromByteOffset: offset, as: UInt8.self) &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (times, overflowed) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carried) = times.addingReportingOverflow(UInt64(digit))
+            guard !overflowed, !carried else { return nil }
+            value = sum
+        }
+        return value <= UInt64(Int64.max) ? value : nil
     }
 }

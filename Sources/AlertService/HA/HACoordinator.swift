@@ -175,52 +175,85 @@ public final class HACoordinator: Sendable {
                 await announce()
                 lastPresence = .now
             }
-            let sent = ContinuousClock.now
-            let attempt = await runBlocking("HA lease acquire") { () -> Result<(KeyValueBucket.ConditionalWrite, LeaseRecord?), NATSError> in
-                do throws(NATSError) {
-                    let written = try self.leases.create(self.leaseKey, self.record())
-                    if case .written = written { return .success((written, nil)) }
-                    let current = try self.leases.get(self.leaseKey)
-                    let record = current.flatMap { try? Self.decoder().decode(LeaseRecord.self, from: Data($0.value)) }
-                    // The holder is a previous life of this process's host and
-                    // name whose process is gone: take its lease now rather than
-                    // after the TTL (a restart after a crash). The commit log
-                    // still fences it, should it be alive after all.
-                    if let current, let record, self.isGone(record.holder) {
-                        return .success((try self.leases.update(self.leaseKey, self.record(), revision: current.revision), record))
-                    }
-                    return .success((.refused, record))
-                } catch {
-                    return .failure(error)
-                }
-            }
-            switch attempt {
-            case .success((.written(let revision), let previous)):
-                state.withLock {
-                    $0.leaseRevision = revision
-                    $0.validUntil = sent + settings.leaseTTL - margin
-                }
-                if let previous {
-                    logger.notice("HA: the lease holder is a previous process of this host that is gone; taking over now", metadata: [
-                        "previous": .string(previous.holder.instance), "previous_pid": .stringConvertible(previous.holder.pid),
-                    ])
-                }
+            switch await attemptLease() {
+            case .won:
                 return true
-            case .success((_, let record)):
-                let holder = record?.holder.instance
-                state.withLock { $0.holder = holder }
+            case .held(let holder):
                 if holder != loggedHolder {
                     loggedHolder = holder
                     logger.info("HA: standby", metadata: [
                         "instance": .string(identity.instance), "holder": .string(holder ?? "?"), "partition": .stringConvertible(partition),
                     ])
                 }
-            case .failure(let error):
+            case .unreachable(let error):
                 logger.debug("HA: lease not reachable; retrying", metadata: ["error": .string("\(error)")])
             }
             try? await Task.sleep(for: poll)
         }
         return false
+    }
+
+    /// One attempt at the lease, as each poll of `acquire` makes (presence
+    /// announced first): true when this instance holds it now. Nothing is
+    /// logged when another instance holds it (`acquire` says so). A new
+    /// instance tries this before it follows the shared state as a standby
+    /// (docs/ARCHITECTURE.md, Start-up).
+    public func acquireOnce() async -> Bool {
+        guard !Task.isCancelled else { return false }
+        await announce()
+        if case .won = await attemptLease() { return true }
+        return false
+    }
+
+    private enum LeaseAttempt {
+        case won
+        /// Another instance holds it (nil: unknown who).
+        case held(String?)
+        case unreachable(NATSError)
+    }
+
+    /// A create-only write of the lease key (or an update taking over the
+    /// lease of a previous process of this instance that is gone); on
+    /// success the lease's revision and deadline are set.
+    private func attemptLease() async -> LeaseAttempt {
+        let sent = ContinuousClock.now
+        let attempt = await runBlocking("HA lease acquire") { () -> Result<(KeyValueBucket.ConditionalWrite, LeaseRecord?), NATSError> in
+            do throws(NATSError) {
+                let written = try self.leases.create(self.leaseKey, self.record())
+                if case .written = written { return .success((written, nil)) }
+                let current = try self.leases.get(self.leaseKey)
+                let record = current.flatMap { try? Self.decoder().decode(LeaseRecord.self, from: Data($0.value)) }
+                // The holder is a previous life of this process's host and
+                // name whose process is gone: take its lease now rather than
+                // after the TTL (a restart after a crash). The commit log
+                // still fences it, should it be alive after all.
+                if let current, let record, self.isGone(record.holder) {
+                    return .success((try self.leases.update(self.leaseKey, self.record(), revision: current.revision), record))
+                }
+                return .success((.refused, record))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch attempt {
+        case .success((.written(let revision), let previous)):
+            state.withLock {
+                $0.leaseRevision = revision
+                $0.validUntil = sent + settings.leaseTTL - margin
+            }
+            if let previous {
+                logger.notice("HA: the lease holder is a previous process of this host that is gone; taking over now", metadata: [
+                    "previous": .string(previous.holder.instance), "previous_pid": .stringConvertible(previous.holder.pid),
+                ])
+            }
+            return .won
+        case .success((_, let record)):
+            let holder = record?.holder.instance
+            state.withLock { $0.holder = holder }
+            return .held(holder)
+        case .failure(let error):
+            return .unreachable(error)
+        }
     }
 
     /// Fences every earlier owner (creates the next commit), then keeps the

@@ -38,6 +38,9 @@ public final class HAOwnership: Ownership {
     private let clock: any WallClock
     private let logger: Logger
     private let follower: SharedStateFollower
+    /// Cleared by the first `becomeOwner`: only it may start from the state
+    /// `Alerter.start` loaded.
+    private let firstTakeover = Atomic<Bool>(true)
 
     init(coordinator: HACoordinator, state: AlertingState, stateStore: JetStreamStateStore, outbox: NotificationOutbox?,
          receivers: @escaping @Sendable () -> [String], clock: any WallClock, logger: Logger) {
@@ -60,10 +63,25 @@ public final class HAOwnership: Ownership {
 
     public func becomeOwner() async -> Bool {
         var started = ContinuousClock.now
+        // Start-up (docs/ARCHITECTURE.md, Start-up): `Alerter.start` has just
+        // loaded the shared state. If the lease is free, take it before
+        // following the buckets as a standby (whose initial values would be
+        // the whole state again); if nothing moved since the load, the fenced
+        // owner starts from what was loaded, without reading it a third time.
+        var firstAttempt = firstTakeover.exchange(false, ordering: .relaxed)
+        var asLoaded = false
         while true {
-            follower.start(silencesOnly: false)
-            let acquired = await coordinator.acquire()
-            await follower.stop()
+            let acquired: Bool
+            if firstAttempt, await coordinator.acquireOnce() {
+                acquired = true
+                asLoaded = true
+            } else {
+                follower.start(silencesOnly: false)
+                acquired = await coordinator.acquire()
+                await follower.stop()
+                asLoaded = false
+            }
+            firstAttempt = false
             guard acquired else { return false }
             started = .now
             do throws(HACoordinator.CommitRefusal) {
@@ -75,28 +93,17 @@ public final class HAOwnership: Ownership {
                 logger.warning("HA: takeover abandoned; standing by again", metadata: ["reason": .string("\(error)")])
             }
         }
-        // The previous owner is fenced: what it wrote is final. Start from it.
-        while true {
-            guard await stillOwner() else { return false }
-            do {
-                let persisted = try await stateStore.load()
-                let now = clock.now()
-                state.store.removeAll()
-                state.store.restore(persisted.alerts)
-                state.silencer.replaceAll(persisted.silences)
-                state.notificationLog.replaceAll(persisted.notificationLog)
-                state.rules.restore(persisted.ruleSeries, at: now)
-                await state.engine.readopt(at: now)
-                rewriteLegacyRecords()
-                logger.info("HA: shared state taken over", metadata: [
-                    "alerts": .stringConvertible(persisted.alerts.count), "silences": .stringConvertible(persisted.silences.count),
-                    "notification_log_entries": .stringConvertible(persisted.notificationLog.count),
-                ])
-                break
-            } catch {
-                logger.error("HA: could not read the shared state; retrying", metadata: ["error": .string("\(error)")])
-                try? await Task.sleep(for: .milliseconds(200))
-            }
+        // The previous owner is fenced: what it wrote is final. Start from it:
+        // as loaded at start-up if no bucket moved since (checked only now,
+        // after the fence, so no earlier owner can move it any more), else
+        // read afresh.
+        if asLoaded, await stillOwner(), (try? await stateStore.unchangedSinceLoad()) == true {
+            rewriteLegacyRecords()
+            logger.info("HA: shared state taken over as loaded at start-up (no bucket changed since)", metadata: [
+                "active_alerts": .stringConvertible(state.store.activeCount),
+            ])
+        } else {
+            guard await reloadSharedState() else { return false }
         }
         // Silences written through a standby's API reach the owner this way.
         follower.start(silencesOnly: true)
@@ -116,6 +123,34 @@ public final class HAOwnership: Ownership {
             "ms": .stringConvertible(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
         ])
         return await stillOwner()
+    }
+
+    /// Reads the shared state afresh into the store, silencer, notification
+    /// log and rules, and re-adopts every alert (a new owner after the
+    /// fence); retried until it succeeds. False once this instance stepped down.
+    private func reloadSharedState() async -> Bool {
+        while true {
+            guard await stillOwner() else { return false }
+            do {
+                let persisted = try await stateStore.load()
+                let now = clock.now()
+                state.store.removeAll()
+                state.store.restore(persisted.alerts)
+                state.silencer.replaceAll(persisted.silences)
+                state.notificationLog.replaceAll(persisted.notificationLog)
+                state.rules.restore(persisted.ruleSeries, at: now)
+                await state.engine.readopt(at: now)
+                rewriteLegacyRecords()
+                logger.info("HA: shared state taken over", metadata: [
+                    "alerts": .stringConvertible(persisted.alerts.count), "silences": .stringConvertible(persisted.silences.count),
+                    "notification_log_entries": .stringConvertible(persisted.notificationLog.count),
+                ])
+                return true
+            } catch {
+                logger.error("HA: could not read the shared state; retrying", metadata: ["error": .string("\(error)")])
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
     }
 
     /// Active, or suspended and then confirmed (a renew that stalled while
