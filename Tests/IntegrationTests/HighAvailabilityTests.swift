@@ -333,16 +333,26 @@ struct HighAvailabilityTests {
         Self.checkOneDecisionEach(hook, expected: 300, repeats: activations - 1, "after killing two NATS leaders")
         print("HighAvailabilityTests.natsLeadersKilled: killed \(cluster.nodes[eventsLeader].name) (events) then \(cluster.nodes[leaseLeader].name) (leases); activations \(activations); instances that reconnected elsewhere: \(movedFirst), then \(movedSecond); phases: \(phases.joined(separator: ", "))")
         // What the owner went through (suspensions, renews without answer), for whoever reads a slow run.
-        for (name, instance) in [("a", first), ("b", second)] {
-            var runs: [(time: String, message: String, count: Int)] = []  // repeated lines counted, not listed
-            for line in instance.process.jsonLines where (line["message"] as? String)?.hasPrefix("HA: ") == true && line["level"] as? String != "info" {
-                let message = line["message"] as? String ?? ""
+        Self.printTimeline([("a", first), ("b", second)], all: false)
+        await first.process.stop()
+        await second.process.stop()
+    }
+
+    /// Prints each instance's HA and shutdown log lines (repeats counted,
+    /// not listed), for whoever reads a slow or failed run. `all: false`
+    /// leaves out the info-level HA lines.
+    static func printTimeline(_ instances: [(String, AlerterProcess)], all: Bool) {
+        for (name, instance) in instances {
+            var runs: [(time: String, message: String, count: Int)] = []
+            for line in instance.process.jsonLines {
+                let message = line["message"] as? String ?? "", level = line["level"] as? String ?? ""
+                let ha = message.hasPrefix("HA: ") && (all || level != "info")
+                let shutdown = all && (message.hasPrefix("shutting down") || message == "stopped" || level == "error" || level == "critical")
+                guard ha || shutdown else { continue }
                 if runs.last?.message == message { runs[runs.count - 1].count += 1 } else { runs.append((String((line["time"] as? String ?? "").suffix(13)), message, 1)) }
             }
             print("  \(name): " + runs.map { "\($0.time) \($0.message)\($0.count > 1 ? " ×\($0.count)" : "")" }.joined(separator: "\n    "))
         }
-        await first.process.stop()
-        await second.process.stop()
     }
 
     @Test("SIGTERM the active instance: the standby is active within 1 s of the lease's release, nothing lost or doubled")
@@ -467,6 +477,7 @@ struct HighAvailabilityTests {
             #expect(earlier.to <= later.from, "two owners: \(earlier.name) active until \(earlier.to), \(later.name) active from \(later.from)")
         }
         print("HighAvailabilityTests.rollingRestarts: \(alerts) alerts, owners \(runs.map { "\($0.instance)×\($0.kinds.count)" })")
+        Self.printTimeline(instances.map { ($0.process.name, $0) }, all: true)
         for instance in instances where instance.process.isRunning { await instance.process.stop() }
     }
 }

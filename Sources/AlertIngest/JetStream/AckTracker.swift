@@ -156,6 +156,9 @@ public final class AckTracker: Sendable {
     private let send: @Sendable (String) -> Void
     private let gate = Mutex<(@Sendable () -> Bool)?>(nil)
     private let onGap: @Sendable () -> Void
+    /// The consumer's `max_deliver` (0: unlimited). A delivery abandoned at
+    /// that count is never delivered again, so it must not block the floor.
+    let maxDeliver: UInt64
 
     /// - Parameters:
     ///   - ackWait: the consumer's; a gap freezes acking for twice that, by
@@ -163,8 +166,10 @@ public final class AckTracker: Sendable {
     ///   - send: publishes `+ACK` to a reply subject.
     ///   - onGap: told when a gap froze acking (for the log).
     ///   - deliveredBefore: what the consumer had delivered before (0 for a new one).
-    public init(ackWait: Duration, interval: Duration = .milliseconds(5), batch: Int = 512, deliveredBefore: UInt64 = 0,
+    ///   - maxDeliver: the consumer's `max_deliver` (0: unlimited).
+    public init(ackWait: Duration, interval: Duration = .milliseconds(5), batch: Int = 512, deliveredBefore: UInt64 = 0, maxDeliver: Int = 0,
                 send: @escaping @Sendable (String) -> Void, onGap: @escaping @Sendable () -> Void = {}) {
+        self.maxDeliver = UInt64(max(0, maxDeliver))
         state = Mutex(State(ledger: AckLedger(deliveredBefore: deliveredBefore)))
         self.interval = interval
         self.batch = batch
@@ -211,8 +216,18 @@ public final class AckTracker: Sendable {
         if flushNow { flush() } else if schedule { scheduleFlush(after: interval) }
     }
 
-    func abandon(sequence: UInt64) {
-        state.withLock { $0.ledger.abandon(sequence: sequence) }
+    /// A delivery ended without its effect recorded (refused at capacity,
+    /// or nak'd). The server delivers it again, unless this was its last
+    /// delivery (`max_deliver`): then the server has given the event up, and
+    /// so does the ledger — it counts as finished, as it was lost before
+    /// batched acks, instead of holding the floor (and, at
+    /// `max_ack_pending`, the whole consumer) until a restart.
+    func abandon(sequence: UInt64, deliveryCount: @autoclosure () -> UInt64) {
+        if maxDeliver > 0, deliveryCount() >= maxDeliver {
+            done(sequence: sequence)
+        } else {
+            state.withLock { $0.ledger.abandon(sequence: sequence) }
+        }
     }
 
     private func scheduleFlush(after delay: Duration) {
