@@ -171,7 +171,7 @@ public final class AlertStore: Sendable {
                 alert.endsAt = min(max(event.occurredAt(receivedAt: receivedAt), alert.startsAt), max(receivedAt, alert.startsAt))
                 alert.lastSeen = receivedAt
                 let annotations = event.alertAnnotations
-                if !annotations.isEmpty { alert.annotations = annotations }
+                if !annotations.isEmpty { alert.annotations = Annotations(annotations) }
                 let resolved = AlertTransition.resolved(alert)
                 guard handOff(resolved) else { return nil }
                 state.removeActive(fingerprint)
