@@ -64,7 +64,7 @@ public struct AlertOutput: Sendable {
         ]
         if let event { metadata["event"] = .string(event) }
         if !alert.annotations.isEmpty {
-            metadata["annotations"] = .dictionary(alert.annotations.mapValues { .string($0) })
+            metadata["annotations"] = .dictionary(alert.annotations.dictionary.mapValues { .string($0) })
         }
         if let endsAt = alert.endsAt { metadata["ends_at"] = .string(Self.format(endsAt)) }
         if !alert.generatorURL.isEmpty { metadata["generator_url"] = .string(alert.generatorURL) }

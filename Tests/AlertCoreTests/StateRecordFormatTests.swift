@@ -53,7 +53,7 @@ struct StateRecordFormatTests {
         var alert = Alert(event: AlertEvent(alertType: "x"), fingerprint: labels.fingerprint, receivedAt: random.date())
         alert.fingerprint = random.chance(90) ? labels.fingerprint : Fingerprint(rawValue: random.next())
         alert.labels = labels
-        alert.annotations = Dictionary((0..<random.below(5)).map { _ in (random.string(), random.string(maxLength: 40)) }, uniquingKeysWith: { $1 })
+        alert.annotations = Annotations(Dictionary((0..<random.below(5)).map { _ in (random.string(), random.string(maxLength: 40)) }, uniquingKeysWith: { $1 }))
         alert.startsAt = random.date()
         alert.endsAt = random.chance(30) ? random.date() : nil
         alert.lastSeen = random.date()

@@ -5,7 +5,8 @@ public import struct Foundation.Date
 public struct Alert: Sendable, Equatable, Codable {
     public var fingerprint: Fingerprint
     public var labels: LabelSet
-    public var annotations: [String: String]
+    /// Packed (`Annotations`, docs/ARCHITECTURE.md, Memory per alert).
+    public var annotations: Annotations
     /// When the condition was first observed (the earliest event's time).
     public var startsAt: Date
     /// When it resolved; nil while firing.
@@ -24,7 +25,7 @@ public struct Alert: Sendable, Equatable, Codable {
     public init(event: AlertEvent, fingerprint: Fingerprint, receivedAt: Date) {
         self.fingerprint = fingerprint
         self.labels = event.alertLabels
-        self.annotations = event.alertAnnotations
+        self.annotations = Annotations(event.alertAnnotations)
         self.startsAt = event.occurredAt(receivedAt: receivedAt)
         self.endsAt = nil
         self.lastSeen = receivedAt
@@ -41,7 +42,7 @@ public struct Alert: Sendable, Equatable, Codable {
         absorb(AlertRepeat(receivedAt: receivedAt, occurredAt: event.occurredAt(receivedAt: receivedAt),
                            currentValue: event.currentValue, thresholdValue: event.thresholdValue, iteration: event.iteration))
         let newAnnotations = event.alertAnnotations
-        if !newAnnotations.isEmpty, newAnnotations != annotations { annotations = newAnnotations }
+        if !newAnnotations.isEmpty, !annotations.equals(newAnnotations) { annotations = Annotations(newAnnotations) }
         if !event.generatorURL.isEmpty { generatorURL = event.generatorURL }
     }
 

@@ -22,10 +22,21 @@ public final class AlertStore: Sendable {
         }
     }
 
+    /// A firing alert in its shard's table, boxed: a table entry is then 16
+    /// bytes (fingerprint, reference) instead of a 136-byte `Alert`, which a
+    /// power-of-two hash table at 37–75 % load stores up to 2.7 times over
+    /// (docs/ARCHITECTURE.md, Memory per alert). Only touched under the
+    /// shard's lock; never handed out (readers get `Alert` copies).
+    private final class Entry {
+        var alert: Alert
+
+        init(_ alert: Alert) { self.alert = alert }
+    }
+
     private struct State {
         /// Update in place freely; insert and remove only through
         /// `insertActive` and `removeActive`, which keep `activeByType`.
-        var active: [Fingerprint: Alert] = [:]
+        var active: [Fingerprint: Entry] = [:]
         /// Resolved alerts kept for `resolvedRetention` (for the API and for
         /// notifications that still have to report the resolve).
         var resolved: [Fingerprint: Alert] = [:]
@@ -37,21 +48,29 @@ public final class AlertStore: Sendable {
         /// Whether the alert is firing here.
         func isActive(_ fingerprint: Fingerprint) -> Bool { active[fingerprint] != nil }
 
+        /// A firing alert.
+        func activeAlert(_ fingerprint: Fingerprint) -> Alert? { active[fingerprint]?.alert }
+
         /// Updates a firing alert in place (a duplicate: its labels, and so its type, stay).
-        mutating func updateActive(_ fingerprint: Fingerprint, _ body: (inout Alert) -> Void) -> Bool {
-            guard active[fingerprint] != nil else { return false }
-            body(&active[fingerprint]!)
+        func updateActive(_ fingerprint: Fingerprint, _ body: (inout Alert) -> Void) -> Bool {
+            guard let entry = active[fingerprint] else { return false }
+            body(&entry.alert)
             return true
         }
 
         mutating func insertActive(_ alert: Alert) {
-            if let previous = active.updateValue(alert, forKey: alert.fingerprint) { count(previous, -1) }
+            if let previous = active[alert.fingerprint] {
+                count(previous.alert, -1)
+                previous.alert = alert
+            } else {
+                active[alert.fingerprint] = Entry(alert)
+            }
             count(alert, 1)
         }
 
         @discardableResult
         mutating func removeActive(_ fingerprint: Fingerprint) -> Alert? {
-            guard let removed = active.removeValue(forKey: fingerprint) else { return nil }
+            guard let removed = active.removeValue(forKey: fingerprint)?.alert else { return nil }
             count(removed, -1)
             return removed
         }
@@ -166,12 +185,12 @@ public final class AlertStore: Sendable {
             return outcome
         case .resolved:
             let outcome = shard.state.withLock { state -> AlertTransition? in
-                guard var alert = state.active[fingerprint] else { return .resolveOfUnknown(fingerprint) }
+                guard var alert = state.activeAlert(fingerprint) else { return .resolveOfUnknown(fingerprint) }
                 // Never later than now: `endsAt` must not rest on a publisher's clock.
                 alert.endsAt = min(max(event.occurredAt(receivedAt: receivedAt), alert.startsAt), max(receivedAt, alert.startsAt))
                 alert.lastSeen = receivedAt
                 let annotations = event.alertAnnotations
-                if !annotations.isEmpty { alert.annotations = annotations }
+                if !annotations.isEmpty { alert.annotations = Annotations(annotations) }
                 let resolved = AlertTransition.resolved(alert)
                 guard handOff(resolved) else { return nil }
                 state.removeActive(fingerprint)
@@ -192,8 +211,8 @@ public final class AlertStore: Sendable {
     /// One dictionary lookup, no allocation; `unchanged` runs under the lock.
     public func absorbRepeat(of fingerprint: Fingerprint, _ repeated: AlertRepeat, unchanged: (borrowing Alert) -> Bool) -> Bool {
         shard(fingerprint).state.withLock { state in
-            guard let index = state.active.index(forKey: fingerprint) else { return false }
-            return state.active.values[index].absorbIfUnchanged(repeated, unchanged)
+            guard let entry = state.active[fingerprint] else { return false }
+            return entry.alert.absorbIfUnchanged(repeated, unchanged)
         }
     }
 
@@ -210,7 +229,7 @@ public final class AlertStore: Sendable {
 
     /// A firing alert, or a resolved one still retained.
     public func alert(_ fingerprint: Fingerprint) -> Alert? {
-        shard(fingerprint).state.withLock { $0.active[fingerprint] ?? $0.resolved[fingerprint] }
+        shard(fingerprint).state.withLock { $0.activeAlert(fingerprint) ?? $0.resolved[fingerprint] }
     }
 
     /// Collects from every shard in turn, one lock at a time.
@@ -225,7 +244,10 @@ public final class AlertStore: Sendable {
     /// A copy of every firing alert, ordered by fingerprint. Not one
     /// snapshot: each shard is copied under its own lock in turn.
     public func activeAlerts() -> [Alert] {
-        collect { state, result in result.append(contentsOf: state.active.values) }.sorted { $0.fingerprint < $1.fingerprint }
+        collect { state, result in
+            result.reserveCapacity(result.count + state.active.count)
+            for entry in state.active.values { result.append(entry.alert) }
+        }.sorted { $0.fingerprint < $1.fingerprint }
     }
 
     /// A copy of every retained resolved alert, ordered by fingerprint.
@@ -238,7 +260,7 @@ public final class AlertStore: Sendable {
     /// docs/ARCHITECTURE.md, Control plane). Not ordered.
     public func activeAlerts(where isIncluded: (Alert) -> Bool) -> [Alert] {
         collect { state, result in
-            for alert in state.active.values where isIncluded(alert) { result.append(alert) }
+            for entry in state.active.values where isIncluded(entry.alert) { result.append(entry.alert) }
         }
     }
 
@@ -258,7 +280,7 @@ public final class AlertStore: Sendable {
     /// the periodic activity write; filtered under each shard's lock.
     public func activeAlerts(seenAfter since: Date) -> [Alert] {
         collect { state, result in
-            for alert in state.active.values where alert.lastSeen > since { result.append(alert) }
+            for entry in state.active.values where entry.alert.lastSeen > since { result.append(entry.alert) }
         }
     }
 
@@ -273,7 +295,8 @@ public final class AlertStore: Sendable {
                 // Found first, removed after: removing while iterating would
                 // copy the shard's whole table (the loop holds a reference).
                 var stale: [Alert] = []
-                for alert in state.active.values {
+                for entry in state.active.values {
+                    let alert = entry.alert
                     let deadline = alert.lastSeen.addingTimeInterval(timeout(alert).seconds)
                     guard deadline <= now else { continue }
                     var resolved = alert

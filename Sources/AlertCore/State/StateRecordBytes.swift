@@ -46,6 +46,11 @@ struct StateRecordWriter {
         double(value.timeIntervalSinceReferenceDate)
     }
 
+    /// Bytes already in the layout (a packed section, `Annotations`).
+    mutating func raw(_ value: [UInt8]) {
+        bytes.append(contentsOf: value)
+    }
+
     mutating func string(_ value: String) {
         var value = value
         value.withUTF8 { utf8 in
@@ -133,6 +138,15 @@ struct StateRecordReader {
 
     mutating func date(_ what: String) throws(StateRecordError) -> Date {
         Date(timeIntervalSinceReferenceDate: try double(what))
+    }
+
+    /// The annotations section taken as it is when it is in `Annotations`'
+    /// packed form (`Annotations.packed(fromRecord:)`); nil (nothing read)
+    /// when it must be read pair by pair.
+    mutating func packedAnnotations() -> Annotations? {
+        guard let packed = Annotations.packed(fromRecord: UnsafeRawBufferPointer(rebasing: base[offset...])) else { return nil }
+        offset += packed.length
+        return packed.annotations
     }
 
     mutating func string(_ what: String) throws(StateRecordError) -> String {

@@ -168,11 +168,9 @@ extension Alert {
             writer.string(label.name)
             writer.string(label.value)
         }
-        writer.count(annotations.count)
-        for (name, value) in annotations.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
-            writer.string(name)
-            writer.string(value)
-        }
+        // `Annotations` is packed in this section's layout: count, then
+        // name/value pairs sorted by name bytes.
+        if annotations.isEmpty { writer.count(0) } else { writer.raw(annotations.bytes) }
         writer.date(startsAt)
         if let endsAt { writer.date(endsAt) }
         writer.date(lastSeen)
@@ -193,12 +191,18 @@ extension Alert {
         var pairs: [(String, String)] = []
         pairs.reserveCapacity(labelCount)
         for _ in 0..<labelCount { pairs.append((try reader.string("label name"), try reader.string("label value"))) }
-        let annotationCount = try reader.count("annotation count", minimumSize: 2)
-        var annotations: [String: String] = [:]
-        annotations.reserveCapacity(annotationCount)
-        for _ in 0..<annotationCount {
-            let name = try reader.string("annotation name")
-            annotations[name] = try reader.string("annotation value")
+        let annotations: Annotations
+        if let packed = reader.packedAnnotations() {
+            annotations = packed
+        } else {
+            let annotationCount = try reader.count("annotation count", minimumSize: 2)
+            var dictionary: [String: String] = [:]
+            dictionary.reserveCapacity(annotationCount)
+            for _ in 0..<annotationCount {
+                let name = try reader.string("annotation name")
+                dictionary[name] = try reader.string("annotation value")
+            }
+            annotations = Annotations(dictionary)
         }
         let startsAt = try reader.date("startsAt")
         let endsAt = flags & Present.endsAt != 0 ? try reader.date("endsAt") : nil

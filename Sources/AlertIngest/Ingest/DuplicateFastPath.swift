@@ -189,20 +189,16 @@ enum DuplicateFastPath {
         }
 
         /// Whether `Alert.absorb` would leave `stored` as it is: the event
-        /// brings no annotations, or exactly these (byte-equal values; the
-        /// names are distinct ASCII, so a bijection of names is dictionary
-        /// equality).
-        func match(_ stored: [String: String]) -> Bool {
+        /// brings no annotations, or exactly these (byte-equal names and
+        /// values, read from the packed `Annotations` in place: a bijection
+        /// of byte-equal names and values is dictionary equality, never less).
+        func match(_ stored: Annotations) -> Bool {
             if count == 0 { return true }
             guard stored.count == count else { return false }
-            for (name, value) in stored {
-                let found: Bool? = name.utf8.withContiguousStorageIfAvailable { name in
-                    guard let expected = expectedValue(of: UnsafeRawBufferPointer(name)) else { return false }
-                    return DuplicateFastPath.equal(value, expected)
-                }
-                guard found == true else { return false }
+            return stored.allEntries { name, value in
+                guard let expected = expectedValue(of: name) else { return false }
+                return value.count == expected.count && AlertEventWire.compare(value, expected) == 0
             }
-            return true
         }
 
         private func expectedValue(of name: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {

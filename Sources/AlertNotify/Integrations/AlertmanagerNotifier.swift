@@ -201,7 +201,7 @@ public final class AlertmanagerNotifier: Integration, Sendable {
             let endsAt = max(alert.endsAt ?? firingEnd, startsAt)
             var object: [String: Any] = [
                 "labels": alert.labels.dictionary,
-                "annotations": alert.annotations,
+                "annotations": alert.annotations.dictionary,
                 "startsAt": WebhookNotifier.timestamp(startsAt),
                 "endsAt": WebhookNotifier.timestamp(endsAt),
             ]

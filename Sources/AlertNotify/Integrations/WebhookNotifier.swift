@@ -54,7 +54,7 @@ public struct WebhookNotifier: Integration {
         [
             "status": alert.isFiring ? "firing" : "resolved",
             "labels": alert.labels.dictionary,
-            "annotations": alert.annotations,
+            "annotations": alert.annotations.dictionary,
             "startsAt": timestamp(alert.startsAt),
             "endsAt": alert.endsAt.map(timestamp) ?? "0001-01-01T00:00:00Z",
             "generatorURL": alert.generatorURL,

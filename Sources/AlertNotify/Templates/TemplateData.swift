@@ -63,8 +63,8 @@ public struct TemplateData: Sendable {
             "isFiring": alert.isFiring,
             "labels": alert.labels.dictionary,
             "labelList": Self.list(alert.labels.dictionary),
-            "annotations": alert.annotations,
-            "annotationList": Self.list(alert.annotations),
+            "annotations": alert.annotations.dictionary,
+            "annotationList": Self.list(alert.annotations.dictionary),
             "startsAt": Self.rfc3339(alert.startsAt),
             "startsAtText": Self.human(alert.startsAt, now: now),
             "fingerprint": alert.fingerprint.description,
@@ -106,7 +106,7 @@ public struct TemplateData: Sendable {
 
     static func commonAnnotations(_ alerts: [Alert]) -> [String: String] {
         guard let first = alerts.first else { return [:] }
-        return first.annotations.filter { name, value in alerts.allSatisfy { $0.annotations[name] == value } }
+        return first.annotations.dictionary.filter { name, value in alerts.allSatisfy { $0.annotations[name] == value } }
     }
 
     static func rfc3339(_ date: Date) -> String {

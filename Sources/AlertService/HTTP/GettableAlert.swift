@@ -18,7 +18,7 @@ struct GettableAlert: ResponseEncodable {
 
     /// - Parameter endsAt: when the alert resolves unless it is seen again (last seen plus its resolve timeout).
     init(_ alert: Alert, receivers: [String], silencedBy: [String], inhibitedBy: [Fingerprint], endsAt: Date) {
-        annotations = alert.annotations
+        annotations = alert.annotations.dictionary
         self.endsAt = APIJSON.timestamp(endsAt)
         fingerprint = alert.fingerprint.description
         self.receivers = receivers.map(Receiver.init(name:))
