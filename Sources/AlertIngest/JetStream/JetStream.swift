@@ -176,13 +176,7 @@ public final class JetStream: Sendable {
     /// A durable consumer's ack floor (the stream sequence up to which every
     /// message is acknowledged), nil when the consumer does not exist.
     public func ackFloor(stream: String, durable: String) throws(NATSError) -> UInt64? {
-        var info: UnsafeMutablePointer<jsConsumerInfo>?
-        var code = jsErrCode(0)
-        let status = js_GetConsumerInfo(&info, context, stream, durable, nil, &code)
-        defer { if let info { jsConsumerInfo_Destroy(info) } }
-        if status == NATS_NOT_FOUND || code.rawValue == 10014 { return nil }
-        try check(status, code: code, "look up consumer \(durable) of stream \(stream)")
-        return info?.pointee.AckFloor.Stream
+        try consumerState(stream: stream, durable: durable)?.ackFloor
     }
 
     /// What a durable consumer is, for the move to batched acks: whether it

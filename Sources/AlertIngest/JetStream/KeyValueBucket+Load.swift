@@ -72,17 +72,12 @@ extension KeyValueBucket {
     ) throws(NATSError) -> LoadSummary {
         let stream = "KV_" + name
         var summary = LoadSummary()
-        var info: UnsafeMutablePointer<jsStreamInfo>?
-        var code = jsErrCode(0)
-        let lookup = js_GetStreamInfo(&info, jetStream.context, stream, nil, &code)
-        defer { if let info { jsStreamInfo_Destroy(info) } }
-        try check(lookup, code: code, "look up stream \(stream)")
-        guard let info else { throw NATSError(operation: "look up stream \(stream)", message: "no stream info returned") }
-        summary.positionAtStart = StreamPosition(lastSequence: info.pointee.State.LastSeq, messages: info.pointee.State.Msgs)
-        guard info.pointee.State.Msgs > 0 else { return summary }
+        summary.positionAtStart = try position()
+        guard summary.positionAtStart.messages > 0 else { return summary }
 
         let prefix = "$KV." + name + "."
         var subscription: OpaquePointer?
+        var code = jsErrCode(0)
         var options = jsSubOptions()
         jsSubOptions_Init(&options)
         let subscribed = stream.withCString { streamName -> natsStatus in
