@@ -136,9 +136,13 @@ final class AlerterProcess: Sendable {
     }
 
     /// Runs a nats-alerter subcommand to completion; returns its status and output.
+    /// Bounded at 120 s: a hang still fails, but `nats-alerter test` of the
+    /// shipped files takes 6–10 s of a debug build on an idle machine (each
+    /// simulated step hops to the engine thread and back) and a loaded CI
+    /// machine stretched it past the 30 s this used to allow.
     static func run(_ arguments: [String], directory: URL) async throws -> (status: Int32, output: String) {
         let child = try ChildProcess(name: "nats-alerter-\(arguments.first ?? "cmd")", executable: binary, arguments: arguments, directory: directory)
-        let status = try await child.waitForExit(timeout: .seconds(30))
+        let status = try await child.waitForExit(timeout: .seconds(120))
         return (status, child.output)
     }
 }
