@@ -142,7 +142,7 @@ struct EndToEndTests {
             route:
               receiver: oncall
               group_by: [alertname]
-              group_wait: 1500ms
+              group_wait: 5s      # each send below is a process of its own: on a loaded machine 1.5 s split db-1 and db-2
               group_interval: 1s
               repeat_interval: 1h
               routes:
