@@ -223,7 +223,10 @@ public final class JetStream: Sendable {
 extension NATSError {
     init(_ operation: String, _ status: natsStatus, code: jsErrCode) {
         self.init(operation, status)
-        if code.rawValue != 0 { statusText += " (JetStream error \(code.rawValue))" }
+        if code.rawValue != 0 {
+            statusText += " (JetStream error \(code.rawValue))"
+            jetStreamCode = Int32(code.rawValue)
+        }
     }
 }
 

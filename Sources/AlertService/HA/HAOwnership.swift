@@ -197,8 +197,9 @@ final class SharedStateFollower: Sendable {
     private let stateStore: JetStreamStateStore
     private let clock: any WallClock
     private let logger: Logger
-    private let running = Mutex<(watches: [KeyValueWatch], task: Task<Void, Never>?)>(([], nil))
+    private let running = Mutex<(watches: [KeyValueWatch], watching: Task<Void, Never>?, task: Task<Void, Never>?)>(([], nil, nil))
     private let alertsChanged = Atomic<Bool>(false)
+    private let followLog = LogInterval(.seconds(10))
 
     init(state: AlertingState, stateStore: JetStreamStateStore, clock: any WallClock, logger: Logger) {
         self.state = state
@@ -207,31 +208,55 @@ final class SharedStateFollower: Sendable {
         self.logger = logger
     }
 
+    /// Starts following (the watches are set up on the blocking pool, tried
+    /// again every second while NATS does not answer, in the background: a
+    /// takeover during a leader election must not leave the owner deaf to
+    /// the silences standbys write).
     func start(silencesOnly: Bool) {
-        let state = self.state
-        let watches: [KeyValueWatch]
-        do {
-            watches = try stateStore.follow(silencesOnly: silencesOnly) { change in
-                switch change {
-                case .alert(let alert):
-                    state.store.replace(alert)
-                    self.alertsChanged.store(true, ordering: .relaxed)
-                case .alertRemoved(let fingerprint):
-                    state.store.remove(fingerprint)
-                    self.alertsChanged.store(true, ordering: .relaxed)
-                case .silence(let silence):
-                    // Never older over newer: our own write may be ahead of its echo.
-                    if let held = state.silencer.silence(id: silence.id), held.updatedAt > silence.updatedAt { return }
-                    state.silencer.restore([silence])
-                case .silenceRemoved(let id):
-                    state.silencer.forget(id: id)
-                case .notificationLogged(let entry):
-                    state.notificationLog.restore([entry])
+        let state = self.state, stateStore = self.stateStore, logger = self.logger
+        let onChange: @Sendable (JetStreamStateStore.SharedChange) -> Void = { change in
+            switch change {
+            case .alert(let alert):
+                state.store.replace(alert)
+                self.alertsChanged.store(true, ordering: .relaxed)
+            case .alertRemoved(let fingerprint):
+                state.store.remove(fingerprint)
+                self.alertsChanged.store(true, ordering: .relaxed)
+            case .silence(let silence):
+                // Never older over newer: our own write may be ahead of its echo.
+                if let held = state.silencer.silence(id: silence.id), held.updatedAt > silence.updatedAt { return }
+                state.silencer.restore([silence])
+            case .silenceRemoved(let id):
+                state.silencer.forget(id: id)
+            case .notificationLogged(let entry):
+                state.notificationLog.restore([entry])
+            }
+        }
+        let watching = Task.detached { [self] in
+            var failures = 0
+            while !Task.isCancelled {
+                do {
+                    let watches = try await runBlocking("HA shared state follow") { () throws(NATSError) in
+                        try stateStore.follow(silencesOnly: silencesOnly, onChange: onChange)
+                    }
+                    // Stopped meanwhile: these watches are nobody's.
+                    let kept = running.withLock { running in
+                        guard running.watching != nil else { return false }
+                        running.watches = watches
+                        return true
+                    }
+                    if !kept { watches.forEach { $0.stop() } }
+                    if failures > 0 { logger.notice("HA: following the shared state again", metadata: ["attempts": .stringConvertible(failures + 1)]) }
+                    return
+                } catch {
+                    if failures == 0 || followLog.admit() {
+                        logger.error("HA: cannot follow the shared state yet; trying again every second (logged at most every 10 s)",
+                                     metadata: ["error": .string("\(error)"), "attempts": .stringConvertible(failures + 1)])
+                    }
+                    failures += 1
+                    try? await Task.sleep(for: .seconds(1))
                 }
             }
-        } catch {
-            logger.error("HA: cannot follow the shared state; the API shows it as of start-up", metadata: ["error": .string("\(error)")])
-            watches = []
         }
         let task: Task<Void, Never>? = silencesOnly ? nil : Task.detached { [self] in
             while !Task.isCancelled {
@@ -242,7 +267,7 @@ final class SharedStateFollower: Sendable {
                 }
             }
         }
-        running.withLock { $0 = (watches, task) }
+        running.withLock { $0 = ([], watching, task) }
     }
 
     /// A standby's API writes (silences) go to the shared state.
@@ -258,10 +283,12 @@ final class SharedStateFollower: Sendable {
     }
 
     func stop() async {
-        let (watches, task) = running.withLock { running in
-            defer { running = ([], nil) }
+        let (watches, watching, task) = running.withLock { running in
+            defer { running = ([], nil, nil) }
             return running
         }
+        watching?.cancel()
+        await watching?.value
         watches.forEach { $0.stop() }
         task?.cancel()
         await task?.value

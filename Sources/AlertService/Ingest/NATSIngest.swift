@@ -2,6 +2,7 @@ public import AlertCore
 public import AlertIngest
 public import Logging
 import Foundation
+import ServiceLifecycle
 import Synchronization
 
 /// The NATS side of ingest: the connection, the JetStream context, and the
@@ -35,6 +36,7 @@ public final class NATSIngest: EventSource {
     private let trackers = Mutex<[AckTracker]>([])
     private let acknowledgementGate = Mutex<(@Sendable () -> Bool)?>(nil)
     private let ackGapLog = LogInterval(.seconds(10))
+    private let unavailableLog = LogInterval(.seconds(10))
     private let deadLettered = Mutex<[String: Int]>([:])
 
     /// Connects (libnats retries in the background when no server answers yet).
@@ -78,7 +80,7 @@ public final class NATSIngest: EventSource {
             }
         }
         if let jetstream = settings.jetstream, let jetStream {
-            try await runBlocking("JetStream stream set-up") { () throws(NATSError) in
+            try await untilAnswered("JetStream stream set-up") { () throws(NATSError) in
                 try jetStream.ensureStream(jetstream.stream, subscribed: settings.subjects)
             }
         }
@@ -96,21 +98,24 @@ public final class NATSIngest: EventSource {
                     if settings.subjects.count > 1 { consumer.durable += "-\(index)" }
                     var deliveredBefore: UInt64 = 0
                     if fenceConsumers {
-                        consumer.startSequence = try await Self.fence(consumer.durable, of: jetstream.stream.name, jetStream, logger)
+                        consumer.startSequence = try await fence(consumer.durable, of: jetstream.stream.name, jetStream)
                     } else {
-                        let existing = try await Self.moveToBatchedAcks(consumer.durable, of: jetstream.stream.name, jetStream, logger)
+                        let existing = try await moveToBatchedAcks(consumer.durable, of: jetstream.stream.name, jetStream)
                         consumer.startSequence = existing.start
                         deliveredBefore = existing.deliveredBefore
                     }
-                    let durable = consumer.durable, ackGapLog = self.ackGapLog
-                    let jetStreamConsumer = try JetStreamConsumer(
-                        jetStream: jetStream, stream: jetstream.stream.name, subject: subject, consumer: consumer, handler: ingestor,
-                        deliveredBefore: deliveredBefore, onAckGap: {
-                            if ackGapLog.admit() {
-                                logger.warning("JetStream delivery lost (slow consumer): event acks paused for 2 × ack_wait, until the server redelivers it (logged at most every 10 s)",
-                                               metadata: ["durable": .string(durable)])
-                            }
-                        })
+                    let durable = consumer.durable, ackGapLog = self.ackGapLog, stream = jetstream.stream.name
+                    let start = consumer, delivered = deliveredBefore
+                    let jetStreamConsumer = try await untilAnswered("JetStream event consumer") { () throws(NATSError) in
+                        try JetStreamConsumer(
+                            jetStream: jetStream, stream: stream, subject: subject, consumer: start, handler: ingestor,
+                            deliveredBefore: delivered, onAckGap: {
+                                if ackGapLog.admit() {
+                                    logger.warning("JetStream delivery lost (slow consumer): event acks paused for 2 × ack_wait, until the server redelivers it (logged at most every 10 s)",
+                                                   metadata: ["durable": .string(durable)])
+                                }
+                            })
+                    }
                     if let tracker = jetStreamConsumer.acknowledgements {
                         if let gate = acknowledgementGate.withLock({ $0 }) { tracker.setGate(gate) }
                         trackers.withLock { $0.append(tracker) }
@@ -213,15 +218,50 @@ public final class NATSIngest: EventSource {
         if let failure { logger.error("closing the NATS connection failed", metadata: ["error": .string(failure)]) }
     }
 
+    /// A JetStream call of the event consumers' set-up, on the blocking
+    /// pool, tried again every second while nobody can answer it (a stream
+    /// without a leader or quorum, a node away: `NATSError.isUnavailable`)
+    /// until it succeeds or the service shuts down. A new HA owner must not
+    /// exit here: the old one is gone, so nobody would consume the events
+    /// (docs/ARCHITECTURE.md, High availability). A refusal (a stream that
+    /// does not capture the subjects, a wrong configuration) is thrown.
+    private func untilAnswered<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () throws(NATSError) -> T) async throws -> T {
+        var failures = 0
+        while true {
+            do throws(NATSError) {
+                let result = try await runBlocking(operation, body)
+                if failures > 0 {
+                    logger.notice("event consumer available again", metadata: ["operation": .string(operation), "attempts": .stringConvertible(failures + 1)])
+                }
+                return result
+            } catch {
+                if !error.isUnavailable || Task.isCancelled || Task.isShuttingDownGracefully { throw error }
+                if failures == 0 || unavailableLog.admit() {
+                    logger.warning("event consumer not available: JetStream does not answer; trying again every second (logged at most every 10 s)", metadata: [
+                        "operation": .string(operation), "error": .string("\(error)"), "attempts": .stringConvertible(failures + 1),
+                    ])
+                }
+                failures += 1
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
     /// High availability (docs/ARCHITECTURE.md): deletes the durable an
     /// earlier owner consumed with (a paused process receives nothing more)
     /// and returns where the new one starts, its ack floor + 1 (events it
-    /// had not acknowledged come back at once, not after `ack_wait`).
-    private static func fence(_ durable: String, of stream: String, _ jetStream: JetStream, _ logger: Logger) async throws -> UInt64? {
-        let floor = try await runBlocking("JetStream consumer fence") { () throws(NATSError) -> UInt64? in
-            let floor = try jetStream.ackFloor(stream: stream, durable: durable)
-            try jetStream.deleteConsumer(stream: stream, durable: durable)
-            return floor
+    /// had not acknowledged come back at once, not after `ack_wait`). The
+    /// floor is read before the delete, each step retried on its own, so a
+    /// retry never reads the floor of a consumer already deleted (nil: the
+    /// whole stream again).
+    private func fence(_ durable: String, of stream: String, _ jetStream: JetStream) async throws -> UInt64? {
+        let floor = try await untilAnswered("JetStream consumer fence: ack floor") { () throws(NATSError) -> UInt64? in
+            try jetStream.ackFloor(stream: stream, durable: durable)
+        }
+        if floor != nil {
+            try await untilAnswered("JetStream consumer fence: delete") { () throws(NATSError) in
+                try jetStream.deleteConsumer(stream: stream, durable: durable)
+            }
         }
         if let floor {
             logger.info("event consumer recreated at the previous consumer's ack floor + 1", metadata: [
@@ -239,19 +279,19 @@ public final class NATSIngest: EventSource {
     /// consumes it): subscribing then fails as it always did. Returns the
     /// start sequence (nil: subscribe as usual) and, for an AckAll durable
     /// resumed as it is, the last consumer sequence it delivered.
-    private static func moveToBatchedAcks(_ durable: String, of stream: String, _ jetStream: JetStream,
-                                          _ logger: Logger) async throws -> (start: UInt64?, deliveredBefore: UInt64) {
-        let found = try await runBlocking("JetStream consumer ack policy") { () throws(NATSError) -> (floor: UInt64?, delivered: UInt64) in
-            guard let state = try jetStream.consumerState(stream: stream, durable: durable) else { return (nil, 0) }
-            if state.acksAll || state.pushBound { return (nil, state.delivered) }
-            try jetStream.deleteConsumer(stream: stream, durable: durable)
-            return (state.ackFloor, 0)
+    private func moveToBatchedAcks(_ durable: String, of stream: String, _ jetStream: JetStream) async throws -> (start: UInt64?, deliveredBefore: UInt64) {
+        let state = try await untilAnswered("JetStream consumer ack policy") { () throws(NATSError) in
+            try jetStream.consumerState(stream: stream, durable: durable)
         }
-        guard let floor = found.floor else { return (nil, found.delivered) }
+        guard let state else { return (nil, 0) }
+        if state.acksAll || state.pushBound { return (nil, state.delivered) }
+        try await untilAnswered("JetStream consumer ack policy: delete") { () throws(NATSError) in
+            try jetStream.deleteConsumer(stream: stream, durable: durable)
+        }
         logger.notice("event consumer moved to batched acks: the AckExplicit durable was recreated as AckAll at its ack floor + 1", metadata: [
-            "durable": .string(durable), "start_sequence": .stringConvertible(floor + 1),
+            "durable": .string(durable), "start_sequence": .stringConvertible(state.ackFloor + 1),
         ])
-        return (floor + 1, 0)
+        return (state.ackFloor + 1, 0)
     }
 
     /// A value for a NATS header: one line, at most 1,000 characters.
