@@ -60,11 +60,11 @@ struct BenchCommand: AsyncParsableCommand {
             let elapsed = Date().timeIntervalSince(started)
             print(Report.markdown(bench.rows, quick: quick, seconds: elapsed))
             try Report.json(bench.rows, quick: quick, seconds: elapsed, failures: failures).write(to: URL(fileURLWithPath: out))
-            if failures.isEmpty {
+            if failures.isEmpty && ProcessInfo.processInfo.environment["BENCH_KEEP_LOGS"] == nil {
                 try? FileManager.default.removeItem(at: directory)
             } else {
                 bench.log("logs kept in \(directory.path)")
-                throw ExitCode(1)
+                if !failures.isEmpty { throw ExitCode(1) }
             }
         }
     }
