@@ -250,6 +250,16 @@ public final class AlertStore: Sendable {
         }.sorted { $0.fingerprint < $1.fingerprint }
     }
 
+    /// A copy of every alert held, firing and retained resolved, in no
+    /// particular order (the engine's adopt does not need one: no sort).
+    public func allAlerts() -> [Alert] {
+        collect { state, result in
+            result.reserveCapacity(result.count + state.active.count + state.resolved.count)
+            for entry in state.active.values { result.append(entry.alert) }
+            result.append(contentsOf: state.resolved.values)
+        }
+    }
+
     /// A copy of every retained resolved alert, ordered by fingerprint.
     public func resolvedAlerts() -> [Alert] {
         collect { state, result in result.append(contentsOf: state.resolved.values) }.sorted { $0.fingerprint < $1.fingerprint }

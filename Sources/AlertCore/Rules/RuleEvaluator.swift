@@ -198,7 +198,9 @@ public final class RuleEvaluator: Sendable {
                 series.alertFiring = store.alert(series.fingerprint)?.isFiring ?? false
                 insert(series, index, &state)
             }
-            for alert in store.activeAlerts() {
+            // Only the firing alerts a rule names are copied out (none without rules).
+            guard !byName.isEmpty else { return }
+            for alert in store.activeAlerts(where: { $0.labels["alertname"].map { byName[$0] != nil } ?? false }) {
                 guard let name = alert.labels["alertname"], let index = byName[name] else { continue }
                 let rule = rules[index]
                 let group = rule.groupBy.map { alert.labels[$0] ?? "" }

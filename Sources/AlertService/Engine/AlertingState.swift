@@ -37,6 +37,8 @@ public final class AlertingState: Sendable {
         silencer.restore(persisted.silences)
         notificationLog.restore(persisted.notificationLog)
         rules.restore(persisted.ruleSeries, at: now)
-        await engine.adopt(store.activeAlerts() + store.resolvedAlerts(), at: now)
+        // The alerts just restored, as loaded: not copied out of the store
+        // and sorted again (grouping does not depend on their order).
+        await engine.adopt(persisted.alerts, at: now)
     }
 }

@@ -41,7 +41,7 @@ public actor EngineHost {
     public func readopt(at now: Date) {
         engine = AlertEngine(configuration: engine.configuration, store: engine.store, silencer: engine.silencer,
                              notificationLog: engine.notificationLog, journal: journal, logger: logger, gauges: gauges)
-        engine.adopt(engine.store.activeAlerts() + engine.store.resolvedAlerts(), at: now)
+        engine.adopt(engine.store.allAlerts(), at: now)
     }
 
     /// One step of the loop: apply transitions, run what is due, return notifications.
