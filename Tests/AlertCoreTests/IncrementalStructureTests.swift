@@ -102,6 +102,37 @@ struct IncrementalStructureTests {
         }
     }
 
+    @Test("the group key kept per route is never another group's: alerts whose group values differ only in Unicode normalization, or lack one, alternate and each lands in its own key's group")
+    func groupKeyKeptPerRouteComparesBytes() {
+        // Both children match every alert: one groups by alertname and site, one by all labels.
+        let root = Route(root: RouteConfiguration(
+            receiver: "default", groupBy: .labels(["alertname"]), groupWait: .seconds(30), groupInterval: .seconds(120),
+            repeatInterval: .every(.seconds(3600)),
+            routes: [RouteConfiguration(receiver: "sites", continueMatching: true, groupBy: .labels(["alertname", "site"])),
+                     RouteConfiguration(receiver: "all", continueMatching: true, groupBy: .all)]))
+        let store = AlertStore()
+        var dispatcher = Dispatcher(root: root)
+        var keys = Set<[UInt8]>()
+        let sites: [String?] = ["caf\u{E9}", "cafe\u{301}", nil, "caf\u{E9}", "cafe\u{301}", "cafe\u{301}", nil, "caf\u{E9}"]
+        for (index, site) in sites.enumerated() {
+            var labels = ["instance": "i\(index % 3)"]
+            if let site { labels["site"] = site }
+            guard case .fired(let alert) = store.apply(AlertEvent(alertType: "disk_full", severity: .warning, labels: labels, subject: "system.x"),
+                                                       receivedAt: Self.origin) else { continue }
+            dispatcher.insert(alert, now: Self.origin)
+            let routes = root.match(alert.labels)
+            #expect(routes.map(\.receiver) == ["sites", "all"])
+            for route in routes {
+                let key = AggregationGroup.key(route: route, labels: route.groupLabels(for: alert.labels))
+                keys.insert(Array(key.utf8))
+                #expect(dispatcher[groupKey: key]?.fingerprints.contains(alert.fingerprint) == true, "alert \(index) not in group \(key)")
+            }
+        }
+        // Three groups on `sites` (two spellings of café, no site) and one per distinct alert on `all`.
+        #expect(dispatcher.groups.count == keys.count)
+        #expect(Set(dispatcher.groups.keys.map { Array($0.text.utf8) }) == keys)
+    }
+
     @Test("the store's firing counts by alertname and severity equal a count over its firing alerts, through fires, resolves, timeouts and restores", arguments: [7, 8] as [UInt64])
     func storeCountsMatchRecount(seed: UInt64) {
         var random = SeededGenerator(state: seed)

@@ -10,6 +10,8 @@ public struct Dispatcher: Sendable {
     /// Every group's next flush (docs/ARCHITECTURE.md, "Aggregation groups").
     private var schedule = FlushSchedule()
     private var nextToken: UInt64 = 0
+    /// Per route, the group labels and key built last (`groupKey`).
+    private var lastGroupKey: [ObjectIdentifier: (route: Route, labels: LabelSet, key: GroupKeyBytes)] = [:]
 
     /// A group key hashed and compared as UTF-8 bytes, not by Swift's
     /// canonical equivalence.
@@ -36,8 +38,7 @@ public struct Dispatcher: Sendable {
     /// Puts an alert (firing or just resolved) into the group of every route it matches.
     mutating func insert(_ alert: Alert, now: Date) {
         for route in root.match(alert.labels) {
-            let labels = route.groupLabels(for: alert.labels)
-            let key = GroupKeyBytes(AggregationGroup.key(route: route, labels: labels))
+            let (labels, key) = groupKey(route, alert.labels)
             var created = false
             if groups[key] == nil {
                 groups[key] = AggregationGroup(route: route, labels: labels, createdAt: now)
@@ -47,6 +48,23 @@ public struct Dispatcher: Sendable {
             let moved = groups[key]!.insert(alert, now: now)
             if created || moved { reschedule(key) }
         }
+    }
+
+    /// The group labels and key of an alert on `route`. The last ones built
+    /// per route are kept: a storm or a restore brings many alerts of one
+    /// group in a row, and comparing their group-by values (as bytes, like
+    /// the key) costs less than building the key string again
+    /// (`LabelSet.goDescription`, docs/ARCHITECTURE.md, Aggregation groups).
+    /// The route object is held with them, so its identifier is not reused.
+    private mutating func groupKey(_ route: Route, _ alertLabels: LabelSet) -> (LabelSet, GroupKeyBytes) {
+        let id = ObjectIdentifier(route)
+        if let last = lastGroupKey[id], last.route === route, route.hasGroupLabels(last.labels, alertLabels) {
+            return (last.labels, last.key)
+        }
+        let labels = route.groupLabels(for: alertLabels)
+        let key = GroupKeyBytes(AggregationGroup.key(route: route, labels: labels))
+        lastGroupKey[id] = (route, labels, key)
+        return (labels, key)
     }
 
     /// Takes a group out for a flush, so changing it copies nothing; give

@@ -173,6 +173,26 @@ public final class Route: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether `groupLabels(for: labels)` would be `group`, compared as
+    /// bytes (as group keys are), without building it.
+    func hasGroupLabels(_ group: LabelSet, _ labels: LabelSet) -> Bool {
+        switch groupBy {
+        case .all:
+            return labels == group
+        case .labels(let names):
+            // `group` holds only these names (built by `groupLabels` on this route):
+            // equal values for each, or absent from both, is the same label set.
+            for name in names {
+                switch (labels[name], group[name]) {
+                case (nil, nil): continue
+                case (let value?, let held?) where value.utf8.elementsEqual(held.utf8): continue
+                default: return false
+                }
+            }
+            return true
+        }
+    }
+
     /// Every node, depth first.
     public var allRoutes: [Route] {
         [self] + routes.flatMap(\.allRoutes)
