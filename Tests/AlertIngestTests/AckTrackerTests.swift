@@ -153,6 +153,26 @@ struct AckTrackerTests {
         #expect(tracker.floor == 3)
     }
 
+    @Test("the gate is called on every flush of a long run and stays one call: 200,000 flushes each ack their event (a gate read back from a Mutex was wrapped again per flush, until the stack overflowed)")
+    func gateAcrossManyFlushes() {
+        let acked = Atomic<Int>(0)
+        let checks = Atomic<Int>(0)
+        let tracker = AckTracker(ackWait: .seconds(30), interval: .seconds(60), send: { _ in acked.add(1, ordering: .relaxed) })
+        tracker.setGate {
+            checks.add(1, ordering: .relaxed)
+            return true
+        }
+        let flushes = 200_000
+        for sequence in 1...UInt64(flushes) {
+            tracker.register(sequence: sequence, deliverySequence: sequence, reply: "r")
+            tracker.done(sequence: sequence)
+            tracker.flush()
+        }
+        #expect(acked.load(ordering: .relaxed) == flushes)
+        #expect(checks.load(ordering: .relaxed) >= flushes)
+        #expect(tracker.floor == UInt64(flushes))
+    }
+
     @Test("a batch of finished deliveries is acked at once, without waiting for the interval")
     func batchThreshold() {
         let sent = Mutex<[String]>([])

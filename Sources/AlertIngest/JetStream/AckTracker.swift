@@ -154,7 +154,17 @@ public final class AckTracker: Sendable {
     private let batch: Int
     private let freezeFor: Duration
     private let send: @Sendable (String) -> Void
-    private let gate = Mutex<(@Sendable () -> Bool)?>(nil)
+    /// The gate in a class. Kept as a bare closure in the `Mutex` and read
+    /// with `withLock { $0 }` on each flush, it came back wrapped in two more
+    /// reabstraction thunks every time: the chain grew per flush, its cost
+    /// with it (4 % of the JetStream scenario in perf, 0.72× against 1.03×
+    /// without), until calling it overflowed the stack and the process died
+    /// (`AckTrackerTests`, 200,000 flushes). A reference is read as it is.
+    private final class Gate: Sendable {
+        let isOpen: @Sendable () -> Bool
+        init(_ isOpen: @escaping @Sendable () -> Bool) { self.isOpen = isOpen }
+    }
+    private let gate = Mutex<Gate?>(nil)
     private let onGap: @Sendable () -> Void
     /// The consumer's `max_deliver` (0: unlimited). A delivery abandoned at
     /// that count is never delivered again, so it must not block the floor.
@@ -181,7 +191,8 @@ public final class AckTracker: Sendable {
     /// Acks are sent only while this says yes (high availability: while
     /// this instance owns the partition); otherwise they wait.
     public func setGate(_ gate: @escaping @Sendable () -> Bool) {
-        self.gate.withLock { $0 = gate }
+        let box = Gate(gate)
+        self.gate.withLock { $0 = box }
     }
 
     /// Acks sent so far, and the stream sequence acked last (for tests).
@@ -239,7 +250,7 @@ public final class AckTracker: Sendable {
 
     /// Sends the ack due now, if any.
     public func flush() {
-        let allowed = gate.withLock { $0 }?() ?? true
+        let allowed = gate.withLock { $0 }?.isOpen() ?? true
         let (reply, retry): (String?, Duration?) = state.withLock { state in
             if state.closed { return (nil, nil) }
             if let until = state.frozenUntil {
